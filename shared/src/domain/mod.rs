@@ -1,0 +1,6 @@
+//! Domain records and their storage, written once on the table port.
+
+pub mod company;
+pub mod tenants;
+pub mod users;
+pub mod validate;

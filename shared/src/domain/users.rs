@@ -1,0 +1,201 @@
+//! Users: tenant users live in their tenant's partition (with an email index there), root
+//! admins in the platform partition; a sign-in lookup maps an email to its user.
+
+use super::validate::normalise_email;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::{TenantId, UserId};
+use crate::rbac::{ArrangerScope, Role};
+use crate::store::keys::{platform, IndexCollection};
+use crate::store::{
+    Collection, Condition, CursorCodec, Item, Key, SortRange, Store, StoreError, Write,
+};
+use crate::tenancy::TenantScope;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    Active,
+    Deactivated,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct TotpEnrolment {
+    /// Base32 secret. Restricted data: encrypted at rest by the security-services work.
+    pub secret: String,
+    pub confirmed: bool,
+    #[serde(default)]
+    pub last_step: Option<i64>,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct UserRecord {
+    pub id: UserId,
+    #[serde(default)]
+    pub tenant_id: Option<TenantId>,
+    pub email: String,
+    pub name: String,
+    pub roles: Vec<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arranger_scope: Option<ArrangerScope>,
+    pub status: UserStatus,
+    pub password_hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp: Option<TotpEnrolment>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Credentials never reach logs, even through `{:?}`.
+impl fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("id", &self.id)
+            .field("tenant_id", &self.tenant_id)
+            .field("roles", &self.roles)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UserRecord {
+    pub fn totp_enabled(&self) -> bool {
+        self.totp.as_ref().is_some_and(|t| t.confirmed)
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == UserStatus::Active
+    }
+}
+
+/// Where a user's record lives.
+#[derive(Debug, Clone)]
+pub enum UserHome {
+    Tenant(TenantScope),
+    Platform,
+}
+
+impl UserHome {
+    pub fn key(&self, id: &UserId) -> Key {
+        match self {
+            UserHome::Tenant(scope) => scope.key(Collection::User, id.as_str()),
+            UserHome::Platform => platform::root_user(id.as_str()),
+        }
+    }
+
+    pub(crate) fn of(tenant: Option<&TenantId>) -> Self {
+        match tenant {
+            Some(t) => UserHome::Tenant(TenantScope::trusted(t.clone())),
+            None => UserHome::Platform,
+        }
+    }
+}
+
+/// The sign-in lookup: which user an email belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoginEntry {
+    #[serde(default)]
+    pub tenant_id: Option<TenantId>,
+    pub user_id: UserId,
+}
+
+pub fn user_item(home: &UserHome, user: &UserRecord, version: u64) -> ApiResult<Item> {
+    let body = serde_json::to_value(user).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut item = Item::new(home.key(&user.id), body);
+    item.version = version;
+    if let UserHome::Tenant(scope) = home {
+        item = item.with_index(scope.index_key(IndexCollection::UserByEmail, &user.email));
+    }
+    Ok(item)
+}
+
+fn login_item(user: &UserRecord) -> ApiResult<Item> {
+    let entry = LoginEntry {
+        tenant_id: user.tenant_id.clone(),
+        user_id: user.id.clone(),
+    };
+    Ok(Item::new(
+        platform::login(&user.email),
+        serde_json::to_value(entry).map_err(|e| ApiError::Internal(e.to_string()))?,
+    ))
+}
+
+/// The writes that create a user: its record and its sign-in lookup, both only if new.
+pub fn create_writes(home: &UserHome, user: &UserRecord) -> ApiResult<Vec<Write>> {
+    Ok(vec![
+        Write::Put {
+            item: user_item(home, user, 1)?,
+            condition: Condition::NotExists,
+        },
+        Write::Put {
+            item: login_item(user)?,
+            condition: Condition::NotExists,
+        },
+    ])
+}
+
+pub async fn create(store: &Store, home: &UserHome, user: &UserRecord) -> ApiResult<()> {
+    match store.transact(create_writes(home, user)?).await {
+        Err(StoreError::ConditionFailed) => Err(ApiError::Conflict(
+            "a user with this email already exists".into(),
+        )),
+        other => other.map_err(ApiError::from),
+    }
+}
+
+pub async fn load(
+    store: &Store,
+    home: &UserHome,
+    id: &UserId,
+) -> ApiResult<Option<(UserRecord, u64)>> {
+    match store.get(&home.key(id)).await? {
+        Some(item) => Ok(Some((item.decode()?, item.version))),
+        None => Ok(None),
+    }
+}
+
+/// Saves a changed user if its version is still `version`; a stale write gets 409.
+pub async fn save(
+    store: &Store,
+    home: &UserHome,
+    user: &UserRecord,
+    version: u64,
+) -> ApiResult<u64> {
+    let item = user_item(home, user, version)?;
+    Ok(store.update(item).await?.version)
+}
+
+pub async fn find_by_email(store: &Store, email: &str) -> ApiResult<Option<(UserRecord, u64)>> {
+    let email = normalise_email(email);
+    let Some(entry) = store.get(&platform::login(&email)).await? else {
+        return Ok(None);
+    };
+    let entry: LoginEntry = entry.decode()?;
+    let home = UserHome::of(entry.tenant_id.as_ref());
+    load(store, &home, &entry.user_id).await
+}
+
+pub async fn list(
+    store: &Store,
+    codec: &CursorCodec,
+    scope: &TenantScope,
+    limit: u32,
+    cursor: Option<&str>,
+) -> ApiResult<(Vec<UserRecord>, Option<String>)> {
+    let page = store
+        .page(
+            codec,
+            scope.partition(Collection::User),
+            SortRange::All,
+            limit,
+            cursor,
+        )
+        .await?;
+    let users = page
+        .items
+        .iter()
+        .map(|i| i.decode())
+        .collect::<Result<Vec<UserRecord>, _>>()?;
+    Ok((users, page.next_cursor))
+}

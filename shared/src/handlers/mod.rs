@@ -1,0 +1,34 @@
+//! Endpoint handlers: parse, check what the grant allows, call the domain, shape the answer.
+
+mod auth;
+mod company;
+mod health;
+mod me;
+mod tenants;
+mod users;
+
+use crate::app::App;
+use crate::error::ApiResult;
+use crate::http::{Call, Reply};
+use crate::routes::RouteId;
+
+pub async fn dispatch(app: &App, route: RouteId, call: &Call) -> ApiResult<Reply> {
+    match route {
+        RouteId::Health => health::health(app, call).await,
+        RouteId::Login => auth::login(app, call).await,
+        RouteId::TotpEnroll => auth::totp_enroll(app, call).await,
+        RouteId::TotpVerify => auth::totp_verify(app, call).await,
+        RouteId::Me => me::me(app, call).await,
+        RouteId::TenantsCreate => tenants::create(app, call).await,
+        RouteId::TenantsList => tenants::list(app, call).await,
+        RouteId::TenantsGet => tenants::get(app, call).await,
+        RouteId::TenantsUpdate => tenants::update(app, call).await,
+        RouteId::CompanyGet => company::get(app, call).await,
+        RouteId::CompanyUpdate => company::update(app, call).await,
+        RouteId::UsersCreate => users::create(app, call).await,
+        RouteId::UsersList => users::list(app, call).await,
+        RouteId::UsersGet => users::get(app, call).await,
+        RouteId::UsersUpdate => users::update(app, call).await,
+        RouteId::UsersDeactivate => users::deactivate(app, call).await,
+    }
+}

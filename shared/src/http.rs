@@ -1,0 +1,387 @@
+//! The request pipeline every function and the local server share: size and media-type
+//! checks, token verification, the permission matrix, dispatch to the handler, and one
+//! mapping of errors to problem+json, with CORS and one structured log line per request.
+
+use crate::app::App;
+use crate::auth::token::TokenError;
+use crate::domain::tenants::TenantStatus;
+use crate::error::{ApiError, ApiResult};
+use crate::handlers;
+use crate::ids::{TenantId, UserId};
+use crate::rbac::{Grant, Permission};
+use crate::routes::{Access, Resource, Route};
+use crate::tenancy::{AuthContext, Principal, TenantScope};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// A request in the shape both the Lambda adapter and the local server produce.
+#[derive(Debug, Clone, Default)]
+pub struct ApiRequest {
+    pub method: String,
+    pub path: String,
+    /// The `{id}` path parameter, if the route has one.
+    pub path_id: Option<String>,
+    pub query: HashMap<String, String>,
+    pub headers: lambda_http::http::HeaderMap,
+    pub body: Vec<u8>,
+    pub request_id: String,
+    pub source_ip: String,
+}
+
+impl ApiRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// What a handler answers on success.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Option<Value>,
+}
+
+impl Reply {
+    pub fn ok(body: Value) -> ApiResult<Reply> {
+        Ok(Reply {
+            status: 200,
+            body: Some(body),
+        })
+    }
+    pub fn created(body: Value) -> ApiResult<Reply> {
+        Ok(Reply {
+            status: 201,
+            body: Some(body),
+        })
+    }
+}
+
+/// A finished HTTP answer.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl ApiResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A request that passed the pipeline's checks, as handlers see it.
+pub struct Call {
+    pub req: ApiRequest,
+    auth: Option<AuthContext>,
+}
+
+impl Call {
+    pub fn ctx(&self) -> ApiResult<&AuthContext> {
+        self.auth.as_ref().ok_or(ApiError::Unauthenticated)
+    }
+
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.req.query.get(name).map(String::as_str)
+    }
+
+    /// The tenant this request acts on: the caller's own, or for root_admin the one named
+    /// with `?tenant_id=`.
+    pub fn tenant_scope(&self) -> ApiResult<TenantScope> {
+        self.ctx()?.tenant_scope(self.query("tenant_id"))
+    }
+
+    pub fn path_id(&self) -> ApiResult<&str> {
+        self.req.path_id.as_deref().ok_or(ApiError::NotFound)
+    }
+
+    pub fn json<T: DeserializeOwned>(&self) -> ApiResult<T> {
+        parse_json(&self.req.body)
+    }
+
+    /// `limit` (1..=100, default 50) and `cursor` of a list request.
+    pub fn page_params(&self) -> ApiResult<(u32, Option<&str>)> {
+        let limit = match self.query("limit") {
+            None => 50,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|l| (1..=crate::store::MAX_PAGE_SIZE).contains(l))
+                .ok_or_else(|| ApiError::validation("limit", "must be an integer from 1 to 100"))?,
+        };
+        Ok((limit, self.query("cursor")))
+    }
+}
+
+/// Parses a JSON body: a syntax error is 400, a well-formed body of the wrong shape is 422
+/// naming the field.
+pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::MalformedJson("the body is empty".into()));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Syntax | Category::Eof | Category::Io => {
+                ApiError::MalformedJson(format!("line {} column {}", e.line(), e.column()))
+            }
+            Category::Data => {
+                let msg = e.to_string();
+                let field = msg
+                    .split('`')
+                    .nth(1)
+                    .filter(|_| {
+                        msg.starts_with("unknown field") || msg.starts_with("missing field")
+                    })
+                    .unwrap_or("body")
+                    .to_string();
+                let message = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+                ApiError::validation(field, message)
+            }
+        }
+    })
+}
+
+/// Runs one request through the pipeline.
+pub async fn handle(app: &App, route: &Route, req: ApiRequest) -> ApiResponse {
+    let started = std::time::Instant::now();
+    let origin = req.header("origin").map(str::to_string);
+    let request_id = req.request_id.clone();
+    let method = req.method.clone();
+    let (result, actor) = run(app, route, req).await;
+    let response = finish(app, result, &request_id, origin.as_deref());
+    tracing::info!(
+        request_id = %request_id,
+        method = %method,
+        route = route.path,
+        function = route.function,
+        status = response.status,
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        actor = actor.as_ref().map(|a| a.0.as_str()),
+        tenant = actor.as_ref().and_then(|a| a.1.as_deref()),
+        "request"
+    );
+    response
+}
+
+/// Turns a handler's result into the HTTP answer: JSON or problem+json, with the request id,
+/// security headers and CORS headers.
+pub fn finish(
+    app: &App,
+    result: ApiResult<Reply>,
+    request_id: &str,
+    origin: Option<&str>,
+) -> ApiResponse {
+    let (status, body) = match result {
+        Ok(reply) => (
+            reply.status,
+            reply
+                .body
+                .map(|b| serde_json::to_vec(&b).unwrap_or_default()),
+        ),
+        Err(err) => {
+            if let ApiError::Internal(detail) | ApiError::Unavailable(detail) = &err {
+                tracing::error!(request_id = %request_id, error = %detail, "request failed");
+            }
+            let problem = err.to_problem(Some(request_id.to_string()));
+            (
+                problem.status,
+                Some(serde_json::to_vec(&problem).unwrap_or_default()),
+            )
+        }
+    };
+    let mut headers = vec![("x-request-id".to_string(), request_id.to_string())];
+    headers.extend(security_headers());
+    if body.is_some() {
+        let media = if status >= 400 {
+            "application/problem+json"
+        } else {
+            "application/json"
+        };
+        headers.push(("content-type".into(), media.into()));
+    }
+    if status == 401 {
+        headers.push(("www-authenticate".into(), "Bearer".into()));
+    }
+    headers.extend(crate::cors::response_headers(&app.config, origin));
+    ApiResponse {
+        status,
+        headers,
+        body: body.unwrap_or_default(),
+    }
+}
+
+pub fn security_headers() -> Vec<(String, String)> {
+    vec![
+        ("cache-control".into(), "no-store".into()),
+        ("x-content-type-options".into(), "nosniff".into()),
+        (
+            "content-security-policy".into(),
+            "default-src 'none'; frame-ancestors 'none'".into(),
+        ),
+    ]
+}
+
+type Actor = Option<(String, Option<String>)>;
+
+async fn run(app: &App, route: &Route, req: ApiRequest) -> (ApiResult<Reply>, Actor) {
+    if req.body.len() > app.config.max_body_bytes {
+        return (
+            Err(ApiError::PayloadTooLarge {
+                limit: app.config.max_body_bytes,
+            }),
+            None,
+        );
+    }
+    if !req.body.is_empty() {
+        let json = req.header("content-type").is_some_and(|c| {
+            let media = c
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            media == "application/json" || media.ends_with("+json")
+        });
+        if !json {
+            return (Err(ApiError::UnsupportedMediaType), None);
+        }
+    }
+    let auth = match route.access {
+        Access::Public => None,
+        Access::SignedIn | Access::Requires(_) => match authenticate(app, &req).await {
+            Ok(ctx) => Some(ctx),
+            Err(e) => return (Err(e), None),
+        },
+    };
+    let actor = auth.as_ref().map(|a| {
+        (
+            a.principal().user_id.to_string(),
+            a.principal().tenant_id.as_ref().map(|t| t.to_string()),
+        )
+    });
+    if let (Access::Requires(permission), Some(ctx)) = (route.access, &auth) {
+        if let Err(e) = authorize(app, route, ctx, permission, &req).await {
+            return (Err(e), actor);
+        }
+    }
+    let call = Call { req, auth };
+    (handlers::dispatch(app, route.id, &call).await, actor)
+}
+
+/// Verifies the bearer token and loads the caller's current record and tenant status.
+pub async fn authenticate(app: &App, req: &ApiRequest) -> ApiResult<AuthContext> {
+    let token = req
+        .header("authorization")
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(ApiError::Unauthenticated)?;
+    let claims = app.verifier().await?.verify(token).map_err(|e| {
+        if e == TokenError::BadKeyMaterial {
+            ApiError::Unavailable(e.to_string())
+        } else {
+            tracing::info!(request_id = %req.request_id, reason = %e, "token rejected");
+            ApiError::Unauthenticated
+        }
+    })?;
+    let user_id = UserId::parse(&claims.sub).map_err(|_| ApiError::Unauthenticated)?;
+    let tenant_id = claims
+        .tid
+        .as_deref()
+        .map(TenantId::parse)
+        .transpose()
+        .map_err(|_| ApiError::Unauthenticated)?;
+    let user = app
+        .current_user(tenant_id.as_ref(), &user_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    if !user.is_active() || user.tenant_id != tenant_id {
+        return Err(ApiError::Unauthenticated);
+    }
+    if let Some(tenant) = &tenant_id {
+        if app.tenant_status(tenant).await? != Some(TenantStatus::Active) {
+            return Err(ApiError::Unauthenticated);
+        }
+    }
+    let principal = Principal {
+        user_id,
+        tenant_id,
+        email: user.email.clone(),
+        name: user.name.clone(),
+        roles: user.roles.clone(),
+        arranger_scope: user.arranger_scope.clone(),
+        amr: claims.amr,
+    };
+    Ok(AuthContext::new(
+        principal,
+        req.request_id.clone(),
+        req.source_ip.clone(),
+    ))
+}
+
+/// Function-level authorization from the matrix. A denied caller learns nothing about ids it
+/// may not know: another tenant's resource answers 404, its own tenant's 403.
+async fn authorize(
+    app: &App,
+    route: &Route,
+    ctx: &AuthContext,
+    permission: Permission,
+    req: &ApiRequest,
+) -> ApiResult<()> {
+    if ctx.grant(permission) == Grant::Denied {
+        if !resource_visible(app, route.resource, ctx, req).await? {
+            return Err(ApiError::NotFound);
+        }
+        tracing::warn!(request_id = %req.request_id, actor = %ctx.principal().user_id, route = route.path, "authorization denied");
+        return Err(ApiError::Forbidden);
+    }
+    let admin_role = ctx
+        .principal()
+        .roles
+        .iter()
+        .any(|r| r.requires_second_factor());
+    if permission.is_admin_action() && admin_role && !ctx.principal().has_second_factor() {
+        return Err(ApiError::SecondFactorMissing);
+    }
+    Ok(())
+}
+
+/// Whether the caller may know that the resource named in the path exists.
+async fn resource_visible(
+    app: &App,
+    resource: Resource,
+    ctx: &AuthContext,
+    req: &ApiRequest,
+) -> ApiResult<bool> {
+    let Some(id) = req.path_id.as_deref() else {
+        return Ok(true);
+    };
+    match resource {
+        Resource::None => Ok(true),
+        Resource::Tenant => Ok(ctx
+            .principal()
+            .tenant_id
+            .as_ref()
+            .is_some_and(|own| own.as_str() == id)),
+        Resource::User => {
+            let Ok(user_id) = UserId::parse(id) else {
+                return Ok(false);
+            };
+            let Ok(scope) = ctx.tenant_scope(req.query.get("tenant_id").map(String::as_str)) else {
+                return Ok(false);
+            };
+            let home = crate::domain::users::UserHome::Tenant(scope);
+            Ok(crate::domain::users::load(&app.store, &home, &user_id)
+                .await?
+                .is_some())
+        }
+    }
+}

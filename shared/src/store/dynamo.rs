@@ -1,0 +1,368 @@
+//! The DynamoDB table adapter (aws-sdk-dynamodb; item bodies converted with serde_dynamo).
+
+use super::embedded::last_key;
+use super::keys::INDEX_NAME;
+use super::{
+    Condition, IndexKey, Item, Key, QuerySpec, RawPage, SortRange, StoreError, StoreResult, Table,
+    Write,
+};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+use std::collections::HashMap;
+
+type Attrs = HashMap<String, AttributeValue>;
+
+pub struct DynamoTable {
+    client: Client,
+    table: String,
+}
+
+impl DynamoTable {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+fn key_attrs(key: &Key) -> Attrs {
+    HashMap::from([
+        ("pk".to_string(), s(key.pk())),
+        ("sk".to_string(), s(key.sk())),
+    ])
+}
+
+fn to_attrs(item: &Item) -> StoreResult<Attrs> {
+    let mut attrs = key_attrs(&item.key);
+    if let Some(i) = &item.index {
+        attrs.insert("gsi1pk".into(), s(i.pk()));
+        attrs.insert("gsi1sk".into(), s(i.sk()));
+    }
+    attrs.insert(
+        "version".into(),
+        AttributeValue::N(item.version.to_string()),
+    );
+    if let Some(t) = item.expires_at {
+        attrs.insert("expires_at".into(), AttributeValue::N(t.to_string()));
+    }
+    let body: AttributeValue = serde_dynamo::to_attribute_value(&item.body)
+        .map_err(|e| StoreError::Other(e.to_string()))?;
+    attrs.insert("body".into(), body);
+    Ok(attrs)
+}
+
+fn string_attr(attrs: &Attrs, name: &str) -> Option<String> {
+    attrs.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn number_attr(attrs: &Attrs, name: &str) -> Option<i64> {
+    attrs
+        .get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+}
+
+fn from_attrs(mut attrs: Attrs) -> StoreResult<Item> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("item without {what}"));
+    let pk = string_attr(&attrs, "pk").ok_or_else(|| corrupt("pk"))?;
+    let sk = string_attr(&attrs, "sk").ok_or_else(|| corrupt("sk"))?;
+    let index = match (string_attr(&attrs, "gsi1pk"), string_attr(&attrs, "gsi1sk")) {
+        (Some(p), Some(s)) => Some(IndexKey::from_stored(p, s)),
+        _ => None,
+    };
+    let version = number_attr(&attrs, "version").ok_or_else(|| corrupt("version"))? as u64;
+    let expires_at = number_attr(&attrs, "expires_at");
+    let body = attrs.remove("body").ok_or_else(|| corrupt("body"))?;
+    let body =
+        serde_dynamo::from_attribute_value(body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(Item {
+        key: Key::from_stored(pk, sk),
+        index,
+        version,
+        expires_at,
+        body,
+    })
+}
+
+/// The condition expression and its values, or nothing for an unconditional write.
+fn condition_expr(condition: Condition) -> Option<(String, Option<(String, AttributeValue)>)> {
+    match condition {
+        Condition::None => None,
+        Condition::NotExists => Some(("attribute_not_exists(pk)".into(), None)),
+        Condition::Exists => Some(("attribute_exists(pk)".into(), None)),
+        Condition::Version(v) => Some((
+            "attribute_exists(pk) AND #version = :expected_version".into(),
+            Some((":expected_version".into(), AttributeValue::N(v.to_string()))),
+        )),
+    }
+}
+
+fn uses_version_name(condition: Condition) -> bool {
+    matches!(condition, Condition::Version(_))
+}
+
+fn sdk_error<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let code = e
+        .as_service_error()
+        .and_then(|s| s.code())
+        .unwrap_or_default()
+        .to_string();
+    match code.as_str() {
+        "ConditionalCheckFailedException" => StoreError::ConditionFailed,
+        "TransactionCanceledException" => {
+            let text = format!("{}", DisplayErrorContext(&e));
+            if text.contains("ConditionalCheckFailed") {
+                StoreError::ConditionFailed
+            } else {
+                StoreError::Unavailable(text)
+            }
+        }
+        _ => StoreError::Unavailable(format!("{}", DisplayErrorContext(&e))),
+    }
+}
+
+fn transact_item(table: &str, w: &Write) -> StoreResult<TransactWriteItem> {
+    let build_err = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Other(e.to_string());
+    let mut builder = TransactWriteItem::builder();
+    match w {
+        Write::Put { item, condition } => {
+            let mut b = Put::builder()
+                .table_name(table)
+                .set_item(Some(to_attrs(item)?));
+            if let Some((expr, value)) = condition_expr(*condition) {
+                b = b.condition_expression(expr);
+                if let Some((name, v)) = value {
+                    b = b.expression_attribute_values(name, v);
+                }
+                if uses_version_name(*condition) {
+                    b = b.expression_attribute_names("#version", "version");
+                }
+            }
+            builder = builder.put(b.build().map_err(build_err)?);
+        }
+        Write::Delete { key, condition } => {
+            let mut b = Delete::builder()
+                .table_name(table)
+                .set_key(Some(key_attrs(key)));
+            if let Some((expr, value)) = condition_expr(*condition) {
+                b = b.condition_expression(expr);
+                if let Some((name, v)) = value {
+                    b = b.expression_attribute_values(name, v);
+                }
+                if uses_version_name(*condition) {
+                    b = b.expression_attribute_names("#version", "version");
+                }
+            }
+            builder = builder.delete(b.build().map_err(build_err)?);
+        }
+        Write::Check { key, condition } => {
+            let (expr, value) = condition_expr(*condition).unwrap_or((
+                "attribute_exists(pk) OR attribute_not_exists(pk)".into(),
+                None,
+            ));
+            let mut b = ConditionCheck::builder()
+                .table_name(table)
+                .set_key(Some(key_attrs(key)))
+                .condition_expression(expr);
+            if let Some((name, v)) = value {
+                b = b.expression_attribute_values(name, v);
+            }
+            if uses_version_name(*condition) {
+                b = b.expression_attribute_names("#version", "version");
+            }
+            builder = builder.condition_check(b.build().map_err(build_err)?);
+        }
+    }
+    Ok(builder.build())
+}
+
+#[async_trait]
+impl Table for DynamoTable {
+    async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attrs(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        out.item.map(from_attrs).transpose()
+    }
+
+    async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
+        let mut req = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_attrs(&item)?));
+        if let Some((expr, value)) = condition_expr(condition) {
+            req = req.condition_expression(expr);
+            if let Some((name, v)) = value {
+                req = req.expression_attribute_values(name, v);
+            }
+            if uses_version_name(condition) {
+                req = req.expression_attribute_names("#version", "version");
+            }
+        }
+        req.send().await.map_err(sdk_error)?;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &Key, condition: Condition) -> StoreResult<()> {
+        let mut req = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attrs(key)));
+        if let Some((expr, value)) = condition_expr(condition) {
+            req = req.condition_expression(expr);
+            if let Some((name, v)) = value {
+                req = req.expression_attribute_values(name, v);
+            }
+            if uses_version_name(condition) {
+                req = req.expression_attribute_names("#version", "version");
+            }
+        }
+        req.send().await.map_err(sdk_error)?;
+        Ok(())
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let items = writes
+            .iter()
+            .map(|w| transact_item(&self.table, w))
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
+    }
+
+    async fn query(&self, spec: QuerySpec) -> StoreResult<RawPage> {
+        let (pk_name, sk_name) = if spec.partition.on_index() {
+            ("gsi1pk", "gsi1sk")
+        } else {
+            ("pk", "sk")
+        };
+        let mut req = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .expression_attribute_names("#pk", pk_name)
+            .expression_attribute_values(":pk", s(spec.partition.pk()))
+            .scan_index_forward(spec.forward)
+            // One more than asked, to know whether another page exists without a second call.
+            .limit(spec.limit as i32 + 1);
+        req = match &spec.range {
+            SortRange::All => req.key_condition_expression("#pk = :pk"),
+            SortRange::Prefix(p) => req
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":prefix", s(p)),
+            SortRange::Between(a, b) => req
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :low AND :high")
+                .expression_attribute_names("#sk", sk_name)
+                .expression_attribute_values(":low", s(a))
+                .expression_attribute_values(":high", s(b)),
+        };
+        if spec.partition.on_index() {
+            req = req.index_name(INDEX_NAME);
+        } else {
+            req = req.consistent_read(true);
+        }
+        if let Some(last) = &spec.start_after {
+            let mut start = HashMap::from([
+                ("pk".to_string(), s(&last.pk)),
+                ("sk".to_string(), s(&last.sk)),
+            ]);
+            if let (Some(ipk), Some(isk)) = (&last.ipk, &last.isk) {
+                start.insert("gsi1pk".into(), s(ipk));
+                start.insert("gsi1sk".into(), s(isk));
+            }
+            req = req.set_exclusive_start_key(Some(start));
+        }
+        let out = req.send().await.map_err(sdk_error)?;
+        let mut items = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_attrs)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let more = items.len() > spec.limit as usize;
+        items.truncate(spec.limit as usize);
+        let last = if more {
+            items.last().map(last_key)
+        } else {
+            None
+        };
+        Ok(RawPage { items, last })
+    }
+}
+
+/// Creates the table with the same key schema and index as template.yaml (tests and tools).
+pub async fn create_table(client: &Client, table: &str) -> Result<(), String> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        Projection, ProjectionType, ScalarAttributeType,
+    };
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| e.to_string())
+    };
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .map_err(|e| e.to_string())
+    };
+    client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk")?)
+        .attribute_definitions(attr("sk")?)
+        .attribute_definitions(attr("gsi1pk")?)
+        .attribute_definitions(attr("gsi1sk")?)
+        .key_schema(key("pk", KeyType::Hash)?)
+        .key_schema(key("sk", KeyType::Range)?)
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(INDEX_NAME)
+                .key_schema(key("gsi1pk", KeyType::Hash)?)
+                .key_schema(key("gsi1sk", KeyType::Range)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .send()
+        .await
+        .map_err(|e| format!("{}", DisplayErrorContext(&e)))?;
+    Ok(())
+}

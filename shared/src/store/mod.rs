@@ -1,0 +1,206 @@
+//! The table port: DynamoDB's single-table model (partition key, sort key, one secondary index,
+//! conditional writes, key-prefix and range queries, transactions), with an embedded adapter
+//! that persists on disk and a DynamoDB adapter. Domain code is written once on [`Store`].
+
+pub mod contract;
+pub mod cursor;
+pub mod dynamo;
+pub mod embedded;
+pub mod keys;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::Arc;
+use thiserror::Error;
+
+pub use cursor::CursorCodec;
+pub use keys::{Collection, IndexCollection, IndexKey, Key, Partition};
+
+/// The largest page a caller may ask for (API4: bounded resource consumption).
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// A write's condition did not hold (item exists, or its version moved on).
+    #[error("the write's condition did not hold")]
+    ConditionFailed,
+    #[error("the pagination cursor is not valid for this query")]
+    BadCursor,
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
+    #[error("a stored item is corrupt: {0}")]
+    Corrupt(String),
+    #[error("store error: {0}")]
+    Other(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One stored item. `version` drives optimistic concurrency; `body` holds the domain record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub key: Key,
+    pub index: Option<IndexKey>,
+    pub version: u64,
+    /// Unix seconds after which the item may be removed (DynamoDB TTL).
+    pub expires_at: Option<i64>,
+    pub body: Value,
+}
+
+impl Item {
+    pub fn new(key: Key, body: Value) -> Self {
+        Self {
+            key,
+            index: None,
+            version: 1,
+            expires_at: None,
+            body,
+        }
+    }
+
+    pub fn with_index(mut self, index: IndexKey) -> Self {
+        self.index = Some(index);
+        self
+    }
+
+    pub fn decode<T: for<'de> Deserialize<'de>>(&self) -> StoreResult<T> {
+        serde_json::from_value(self.body.clone())
+            .map_err(|e| StoreError::Corrupt(format!("{}: {e}", self.key)))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Condition {
+    None,
+    /// No item with this key exists.
+    NotExists,
+    /// The item exists, whatever its version.
+    Exists,
+    /// The item exists and carries exactly this version.
+    Version(u64),
+}
+
+#[derive(Debug, Clone)]
+pub enum Write {
+    Put { item: Item, condition: Condition },
+    Delete { key: Key, condition: Condition },
+    Check { key: Key, condition: Condition },
+}
+
+/// Which sort keys of a partition a query reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortRange {
+    All,
+    Prefix(String),
+    /// Inclusive on both ends, as DynamoDB's BETWEEN.
+    Between(String, String),
+}
+
+/// Where a query stopped: the full key of the last item returned, as DynamoDB's
+/// LastEvaluatedKey (the index key too when the query ran on the index).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastKey {
+    pub pk: String,
+    pub sk: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isk: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct QuerySpec {
+    pub partition: Partition,
+    pub range: SortRange,
+    pub limit: u32,
+    pub forward: bool,
+    pub start_after: Option<LastKey>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawPage {
+    pub items: Vec<Item>,
+    pub last: Option<LastKey>,
+}
+
+/// The port every table adapter implements.
+#[async_trait]
+pub trait Table: Send + Sync {
+    async fn get(&self, key: &Key) -> StoreResult<Option<Item>>;
+    async fn put(&self, item: Item, condition: Condition) -> StoreResult<()>;
+    async fn delete(&self, key: &Key, condition: Condition) -> StoreResult<()>;
+    async fn query(&self, spec: QuerySpec) -> StoreResult<RawPage>;
+    /// All writes happen or none does; any failed condition fails the whole transaction.
+    async fn transact(&self, writes: Vec<Write>) -> StoreResult<()>;
+}
+
+/// A page of results with an opaque, tamper-proof cursor.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub items: Vec<Item>,
+    pub next_cursor: Option<String>,
+}
+
+/// The table plus the cursor codec: what domain code uses.
+#[derive(Clone)]
+pub struct Store {
+    table: Arc<dyn Table>,
+}
+
+impl Store {
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Self { table }
+    }
+
+    pub fn table(&self) -> &dyn Table {
+        self.table.as_ref()
+    }
+
+    pub async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
+        self.table.get(key).await
+    }
+
+    pub async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
+        self.table.put(item, condition).await
+    }
+
+    pub async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
+        self.table.transact(writes).await
+    }
+
+    /// Replaces an item if nobody changed it since `item.version` was read, bumping the version.
+    pub async fn update(&self, mut item: Item) -> StoreResult<Item> {
+        let expected = item.version;
+        item.version += 1;
+        self.table
+            .put(item.clone(), Condition::Version(expected))
+            .await?;
+        Ok(item)
+    }
+
+    /// One page of a partition, resuming from a cursor this codec issued for the same partition.
+    pub async fn page(
+        &self,
+        codec: &CursorCodec,
+        partition: Partition,
+        range: SortRange,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> StoreResult<Page> {
+        let start_after = cursor.map(|c| codec.open(c, &partition)).transpose()?;
+        let spec = QuerySpec {
+            partition: partition.clone(),
+            range,
+            limit: limit.clamp(1, MAX_PAGE_SIZE),
+            forward: true,
+            start_after,
+        };
+        let raw = self.table.query(spec).await?;
+        let next_cursor = raw.last.as_ref().map(|last| codec.seal(&partition, last));
+        Ok(Page {
+            items: raw.items,
+            next_cursor,
+        })
+    }
+}
