@@ -264,6 +264,14 @@ async fn run(app: &App, route: &Route, req: ApiRequest) -> (ApiResult<Reply>, Ac
             a.principal().tenant_id.as_ref().map(|t| t.to_string()),
         )
     });
+    // A company user naming another tenant learns nothing about it, whatever the route.
+    if let (Some(ctx), Some(named)) = (&auth, req.query.get("tenant_id")) {
+        if let Err(e) = ctx.tenant_scope(Some(named)) {
+            if !matches!(e, ApiError::Validation(_)) || !ctx.principal().is_root() {
+                return (Err(ApiError::NotFound), actor);
+            }
+        }
+    }
     if let (Access::Requires(permission), Some(ctx)) = (route.access, &auth) {
         if let Err(e) = authorize(app, route, ctx, permission, &req).await {
             return (Err(e), actor);

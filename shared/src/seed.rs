@@ -81,87 +81,117 @@ const COMPANIES: [Company; 2] = [
     },
 ];
 
-async fn add_user(
-    store: &Store,
-    home: &UserHome,
-    tenant: Option<&TenantId>,
+/// One demo account to create.
+struct Account<'a> {
     email: String,
-    name: &str,
-    roles: Vec<Role>,
-    scope: Option<ArrangerScope>,
-    with_totp: bool,
-    now: &str,
-) -> ApiResult<(UserRecord, String, Option<String>)> {
-    let pwd = demo_password();
-    let secret = with_totp.then(totp::generate_secret);
-    let user = UserRecord {
-        id: UserId::generate(),
-        tenant_id: tenant.cloned(),
+    name: &'a str,
+    role: Role,
+    arranger_scope: Option<ArrangerScope>,
+    totp: bool,
+}
+
+/// Where the account goes: the platform, or a tenant (with its display name for the file).
+struct Home<'a> {
+    store: &'a Store,
+    home: UserHome,
+    tenant: Option<(&'a TenantId, &'a str)>,
+    now: &'a str,
+}
+
+impl Home<'_> {
+    async fn add(&self, account: Account<'_>) -> ApiResult<DemoUser> {
+        let pwd = demo_password();
+        let secret = account.totp.then(totp::generate_secret);
+        let user = UserRecord {
+            id: UserId::generate(),
+            tenant_id: self.tenant.map(|(t, _)| t.clone()),
+            email: account.email,
+            name: account.name.into(),
+            roles: vec![account.role],
+            arranger_scope: account.arranger_scope,
+            status: UserStatus::Active,
+            password_hash: password::hash(&pwd),
+            totp: secret.clone().map(|s| TotpEnrolment {
+                secret: s,
+                confirmed: true,
+                last_step: None,
+            }),
+            created_at: self.now.into(),
+            updated_at: self.now.into(),
+        };
+        users::create(self.store, &self.home, &user).await?;
+        Ok(self.entry(&user, pwd, secret))
+    }
+
+    fn entry(&self, user: &UserRecord, password: String, totp_secret: Option<String>) -> DemoUser {
+        DemoUser {
+            tenant_id: self.tenant.map(|(t, _)| t.to_string()),
+            tenant_name: self.tenant.map(|(_, n)| n.to_string()),
+            role: user
+                .roles
+                .first()
+                .map(|r| r.to_string())
+                .unwrap_or_default(),
+            user_id: user.id.to_string(),
+            email: user.email.clone(),
+            password,
+            totp_secret,
+        }
+    }
+}
+
+fn account(email: String, name: &str, role: Role) -> Account<'_> {
+    Account {
         email,
-        name: name.into(),
-        roles,
-        arranger_scope: scope,
-        status: UserStatus::Active,
-        password_hash: password::hash(&pwd),
-        totp: secret.clone().map(|s| TotpEnrolment {
-            secret: s,
-            confirmed: true,
-            last_step: None,
-        }),
-        created_at: now.into(),
-        updated_at: now.into(),
-    };
-    users::create(store, home, &user).await?;
-    Ok((user, pwd, secret))
+        name,
+        role,
+        arranger_scope: None,
+        totp: false,
+    }
 }
 
 /// Seeds the demo data into an empty store and returns every credential.
 pub async fn seed_demo(store: &Store, now: &str) -> ApiResult<DemoCredentials> {
-    let mut out = Vec::new();
-    let (root, pwd, secret) = add_user(
+    let platform = Home {
         store,
-        &UserHome::Platform,
-        None,
-        "root@platform.demo".into(),
-        "Platform Root",
-        vec![Role::RootAdmin],
-        None,
-        true,
+        home: UserHome::Platform,
+        tenant: None,
         now,
-    )
-    .await?;
-    out.push(DemoUser {
-        tenant_id: None,
-        tenant_name: None,
-        role: "root_admin".into(),
-        user_id: root.id.to_string(),
-        email: root.email,
-        password: pwd,
-        totp_secret: secret,
-    });
+    };
+    let mut out = vec![
+        platform
+            .add(Account {
+                totp: true,
+                ..account(
+                    "root@platform.demo".into(),
+                    "Platform Root",
+                    Role::RootAdmin,
+                )
+            })
+            .await?,
+    ];
 
     for company in COMPANIES {
-        let admin_email = format!("admin@{}.demo", company.slug);
+        let email = |who: &str| format!("{who}@{}.demo", company.slug);
         let admin_pwd = demo_password();
-        let onboarded = tenants::onboard(
-            store,
-            now,
-            NewTenant {
-                name: company.name.into(),
-                admin_email: admin_email.clone(),
-                admin_name: format!("{} Admin", company.name),
-            },
-            None,
-            Some(admin_pwd.clone()),
-        )
-        .await?;
+        let new = NewTenant {
+            name: company.name.into(),
+            admin_email: email("admin"),
+            admin_name: format!("{} Admin", company.name),
+        };
+        let onboarded = tenants::onboard(store, now, new, None, Some(admin_pwd.clone())).await?;
         let tenant = onboarded.tenant.id.clone();
         let scope = TenantScope::trusted(tenant.clone());
-        let home = UserHome::Tenant(scope.clone());
+        let home = Home {
+            store,
+            home: UserHome::Tenant(scope.clone()),
+            tenant: Some((&tenant, company.name)),
+            now,
+        };
 
         // The admin enrols a second factor, as every company admin must.
         let admin_secret = totp::generate_secret();
-        let (mut admin, version) = users::load(store, &home, &onboarded.admin.id)
+        let (mut admin, version) = users::load(store, &home.home, &onboarded.admin.id)
             .await?
             .ok_or(ApiError::NotFound)?;
         admin.totp = Some(TotpEnrolment {
@@ -169,7 +199,8 @@ pub async fn seed_demo(store: &Store, now: &str) -> ApiResult<DemoCredentials> {
             confirmed: true,
             last_step: None,
         });
-        users::save(store, &home, &admin, version).await?;
+        users::save(store, &home.home, &admin, version).await?;
+        out.push(home.entry(&admin, admin_pwd, Some(admin_secret)));
 
         let settings = CompanySettings {
             name: company.name.into(),
@@ -196,106 +227,36 @@ pub async fn seed_demo(store: &Store, now: &str) -> ApiResult<DemoCredentials> {
         };
         store.update(settings.item(&scope, 1)?).await?;
 
-        let email = |who: &str| format!("{who}@{}.demo", company.slug);
-        let tn = Some(company.name.to_string());
-        let t = Some(tenant.to_string());
-        out.push(DemoUser {
-            tenant_id: t.clone(),
-            tenant_name: tn.clone(),
-            role: "company_admin".into(),
-            user_id: admin.id.to_string(),
-            email: admin_email,
-            password: admin_pwd,
-            totp_secret: Some(admin_secret),
-        });
-
-        let (traveler, p, _) = add_user(
-            store,
-            &home,
-            Some(&tenant),
-            email("traveler"),
-            "Tess Traveler",
-            vec![Role::Traveler],
-            None,
-            false,
-            now,
-        )
-        .await?;
-        out.push(DemoUser {
-            tenant_id: t.clone(),
-            tenant_name: tn.clone(),
-            role: "traveler".into(),
-            user_id: traveler.id.to_string(),
-            email: traveler.email.clone(),
-            password: p,
-            totp_secret: None,
-        });
-        let (exec, p, _) = add_user(
-            store,
-            &home,
-            Some(&tenant),
-            email("executive"),
-            "Erin Executive",
-            vec![Role::Traveler],
-            None,
-            false,
-            now,
-        )
-        .await?;
-        out.push(DemoUser {
-            tenant_id: t.clone(),
-            tenant_name: tn.clone(),
-            role: "traveler".into(),
-            user_id: exec.id.to_string(),
-            email: exec.email.clone(),
-            password: p,
-            totp_secret: None,
-        });
-        let (reporting, p, _) = add_user(
-            store,
-            &home,
-            Some(&tenant),
-            email("reporting"),
-            "Rita Reporting",
-            vec![Role::ReportingAdmin],
-            None,
-            false,
-            now,
-        )
-        .await?;
-        out.push(DemoUser {
-            tenant_id: t.clone(),
-            tenant_name: tn.clone(),
-            role: "reporting_admin".into(),
-            user_id: reporting.id.to_string(),
-            email: reporting.email,
-            password: p,
-            totp_secret: None,
-        });
-        let scope_list = ArrangerScope::Assigned {
-            user_ids: vec![exec.id.to_string()],
+        out.push(
+            home.add(account(email("traveler"), "Tess Traveler", Role::Traveler))
+                .await?,
+        );
+        let executive = home
+            .add(account(
+                email("executive"),
+                "Erin Executive",
+                Role::Traveler,
+            ))
+            .await?;
+        let in_scope = ArrangerScope::Assigned {
+            user_ids: vec![executive.user_id.clone()],
         };
-        let (arranger, p, _) = add_user(
-            store,
-            &home,
-            Some(&tenant),
-            email("arranger"),
-            "Arlo Arranger",
-            vec![Role::TravelArranger],
-            Some(scope_list),
-            false,
-            now,
-        )
-        .await?;
-        out.push(DemoUser {
-            tenant_id: t,
-            tenant_name: tn,
-            role: "travel_arranger".into(),
-            user_id: arranger.id.to_string(),
-            email: arranger.email,
-            password: p,
-            totp_secret: None,
-        });
+        out.push(executive);
+        out.push(
+            home.add(account(
+                email("reporting"),
+                "Rita Reporting",
+                Role::ReportingAdmin,
+            ))
+            .await?,
+        );
+        out.push(
+            home.add(Account {
+                arranger_scope: Some(in_scope),
+                ..account(email("arranger"), "Arlo Arranger", Role::TravelArranger)
+            })
+            .await?,
+        );
     }
     Ok(DemoCredentials {
         note: "Synthetic local demo data. The arranger's scope is the executive only. Admin sign-ins need a TOTP code: `cargo run --bin local-api -- totp <email>` prints the current one.",

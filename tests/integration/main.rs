@@ -1,1 +1,9 @@
+//! Integration and end-to-end tests, in one test binary so the SDK is linked once.
 
+mod aws_adapters;
+mod contract;
+mod e2e;
+mod events;
+mod matrix;
+mod openapi;
+mod template;

@@ -1,1 +1,180 @@
+//! Test support: moto endpoint and SDK configuration, and a local API started in-process on a
+//! free loopback port with freshly seeded demo data.
 
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// moto's server, started by scripts/test.sh. Without it the AWS tests fail rather than skip.
+pub fn moto_endpoint() -> String {
+    match std::env::var("MOTO_ENDPOINT") {
+        Ok(e) if !e.is_empty() => e,
+        _ => panic!("MOTO_ENDPOINT is not set: run the AWS adapter tests through scripts/test.sh, which starts moto"),
+    }
+}
+
+pub async fn moto_sdk() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("eu-central-1"))
+        .endpoint_url(moto_endpoint())
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}",
+        shared::ids::random_token(5).to_ascii_lowercase()
+    )
+}
+
+/// One demo user as written to demo-credentials.json.
+#[derive(Debug, Clone)]
+pub struct DemoUser {
+    pub tenant_id: Option<String>,
+    pub role: String,
+    pub user_id: String,
+    pub email: String,
+    pub password: String,
+    pub totp_secret: Option<String>,
+}
+
+/// A running local API with its demo data.
+pub struct TestApi {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub app: Arc<shared::app::App>,
+    pub users: Vec<DemoUser>,
+    pub data_dir: tempfile::TempDir,
+    tokens: Mutex<HashMap<String, String>>,
+}
+
+impl TestApi {
+    pub async fn start() -> TestApi {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let opts = local_api::Options::new(data_dir.path().join("data"));
+        let (app, _) = local_api::prepare(&opts).await.expect("prepare local api");
+        let addr = local_api::start(app.clone(), 0)
+            .await
+            .expect("start local api");
+        let creds: Value = serde_json::from_str(
+            &std::fs::read_to_string(opts.data_dir.join(local_api::CREDENTIALS_FILE))
+                .expect("credentials file"),
+        )
+        .expect("credentials json");
+        let users = creds["users"]
+            .as_array()
+            .expect("users")
+            .iter()
+            .map(|u| DemoUser {
+                tenant_id: u["tenant_id"].as_str().map(str::to_string),
+                role: u["role"].as_str().unwrap_or_default().to_string(),
+                user_id: u["user_id"].as_str().unwrap_or_default().to_string(),
+                email: u["email"].as_str().unwrap_or_default().to_string(),
+                password: u["password"].as_str().unwrap_or_default().to_string(),
+                totp_secret: u["totp_secret"].as_str().map(str::to_string),
+            })
+            .collect();
+        TestApi {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            app,
+            users,
+            data_dir,
+            tokens: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn user(&self, email: &str) -> &DemoUser {
+        self.users
+            .iter()
+            .find(|u| u.email == email)
+            .unwrap_or_else(|| panic!("no demo user {email}"))
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Signs in (with the current TOTP code where the user has one), once per user per test API:
+    /// TOTP codes are single-use, so a second sign-in in the same 30 s step would be refused.
+    pub async fn token(&self, email: &str) -> String {
+        if let Some(t) = self.tokens.lock().unwrap().get(email) {
+            return t.clone();
+        }
+        let u = self.user(email).clone();
+        let mut body = serde_json::json!({"email": u.email, "password": u.password});
+        if let Some(secret) = &u.totp_secret {
+            body["totp"] = Value::String(current_totp(secret));
+        }
+        let resp = self
+            .client
+            .post(self.url("/v1/auth/login"))
+            .json(&body)
+            .send()
+            .await
+            .expect("login request");
+        let status = resp.status().as_u16();
+        let json: Value = resp.json().await.expect("login json");
+        assert_eq!(status, 200, "login of {email}: {json}");
+        let token = json["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_string();
+        self.tokens
+            .lock()
+            .unwrap()
+            .insert(email.to_string(), token.clone());
+        token
+    }
+
+    /// Sends a request and returns status, headers and JSON body (Null when empty).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, headers, json)
+    }
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+pub fn current_totp(secret: &str) -> String {
+    shared::auth::totp::code_at(secret, now()).expect("valid secret")
+}
+
+/// Path of the repository root (tests read template.yaml, events/ and docs/).
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_path_buf()
+}

@@ -510,3 +510,23 @@ async fn tenants_never_see_each_other(store: &Store) -> Check {
     );
     Ok(())
 }
+
+/// Writes through one handle, then reads through a second one opened afterwards: for adapters
+/// that persist (the embedded file, DynamoDB), the data must still be there.
+pub async fn persists_across_reopen(
+    first: Arc<dyn Table>,
+    reopen: impl FnOnce(Arc<dyn Table>) -> Arc<dyn Table>,
+) -> Check {
+    let scope = fresh_scope();
+    let key = scope.key(Collection::Contract, "durable");
+    let item = Item::new(key.clone(), json!({"kept": true}))
+        .with_index(scope.index_key(IndexCollection::Contract, "durable"));
+    Store::new(first.clone())
+        .put(item.clone(), Condition::NotExists)
+        .await
+        .map_err(err)?;
+    let second = Store::new(reopen(first));
+    let got = second.get(&key).await.map_err(err)?;
+    ensure!(got.as_ref() == Some(&item), "after reopen: {got:?}");
+    Ok(())
+}

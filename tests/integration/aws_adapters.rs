@@ -1,0 +1,213 @@
+//! The AWS adapters through the real SDK against moto: Secrets Manager, and the whole
+//! pipeline (seed, sign-in, authorised reads, isolation) on DynamoDB.
+
+use integration_tests::{current_totp, moto_sdk, unique};
+use serde_json::{json, Value};
+use shared::app::App;
+use shared::auth::token;
+use shared::clock::SystemClock;
+use shared::config::Config;
+use shared::http::{handle, ApiRequest};
+use shared::routes::{Route, RouteId};
+use shared::secrets::{AwsSecrets, Secrets, SecretsError};
+use shared::store::dynamo::{create_table, DynamoTable};
+use shared::store::Store;
+use std::sync::Arc;
+
+#[tokio::test]
+async fn secrets_manager_adapter_reads_secrets_and_reports_missing_ones() {
+    let sdk = moto_sdk().await;
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let name = unique("secret");
+    client
+        .create_secret()
+        .name(&name)
+        .secret_string("{\"k\":\"v\"}")
+        .send()
+        .await
+        .unwrap();
+    let secrets = AwsSecrets::new(client);
+    assert_eq!(secrets.get(&name).await.unwrap(), "{\"k\":\"v\"}");
+    assert!(matches!(
+        secrets.get(&unique("absent")).await,
+        Err(SecretsError::NotFound(_))
+    ));
+}
+
+async fn aws_app() -> App {
+    let sdk = moto_sdk().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = unique("travel");
+    create_table(&ddb, &table).await.unwrap();
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+    let (signing, jwk) = token::generate_key_pair();
+    let ids = [unique("signing"), unique("jwks"), unique("cursor")];
+    sm.create_secret()
+        .name(&ids[0])
+        .secret_string(serde_json::to_string(&signing).unwrap())
+        .send()
+        .await
+        .unwrap();
+    sm.create_secret()
+        .name(&ids[1])
+        .secret_string(serde_json::to_string(&token::Jwks { keys: vec![jwk] }).unwrap())
+        .send()
+        .await
+        .unwrap();
+    sm.create_secret()
+        .name(&ids[2])
+        .secret_string(shared::ids::random_token(32))
+        .send()
+        .await
+        .unwrap();
+    let env = |k: &str| -> Option<String> {
+        Some(match k {
+            "APP_ENV" => "test".into(),
+            "TABLE_NAME" => table.clone(),
+            "TOKEN_ISSUER" => "https://auth.test".into(),
+            "TOKEN_AUDIENCE" => "travel-api".into(),
+            "VERIFICATION_KEYS_SECRET_ID" => ids[1].clone(),
+            "SIGNING_KEY_SECRET_ID" => ids[0].clone(),
+            "CURSOR_KEY_SECRET_ID" => ids[2].clone(),
+            _ => return None,
+        })
+    };
+    let (config, table) = Config::from_lookup(env).unwrap();
+    let store = Store::new(Arc::new(DynamoTable::new(ddb, table)));
+    App::new(
+        config,
+        store,
+        Arc::new(AwsSecrets::new(sm)),
+        Arc::new(SystemClock),
+    )
+}
+
+async fn call(
+    app: &App,
+    id: RouteId,
+    path_id: Option<&str>,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let route = Route::by_id(id);
+    let mut req = ApiRequest {
+        method: route.method.into(),
+        path: route.path.replace("{id}", path_id.unwrap_or_default()),
+        path_id: path_id.map(str::to_string),
+        request_id: unique("req"),
+        source_ip: "127.0.0.1".into(),
+        ..Default::default()
+    };
+    if let Some(t) = token {
+        req.headers
+            .insert("authorization", format!("Bearer {t}").parse().unwrap());
+    }
+    if let Some(b) = body {
+        req.headers
+            .insert("content-type", "application/json".parse().unwrap());
+        req.body = serde_json::to_vec(&b).unwrap();
+    }
+    let resp = handle(app, route, req).await;
+    (
+        resp.status,
+        serde_json::from_slice(&resp.body).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn the_pipeline_runs_on_dynamodb_and_secrets_manager() {
+    let app = aws_app().await;
+    let creds = shared::seed::seed_demo(&app.store, &app.clock.now_rfc3339())
+        .await
+        .unwrap();
+    let find = |email: &str| {
+        creds
+            .users
+            .iter()
+            .find(|u| u.email == email)
+            .unwrap()
+            .clone()
+    };
+
+    let traveler = find("traveler@alpine.demo");
+    let (status, body) = call(
+        &app,
+        RouteId::Login,
+        None,
+        None,
+        Some(json!({"email": traveler.email, "password": traveler.password})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_string();
+    let (status, me) = call(&app, RouteId::Me, None, Some(&token), None).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["tenant_id"], json!(traveler.tenant_id));
+
+    let wrong = call(
+        &app,
+        RouteId::Login,
+        None,
+        None,
+        Some(json!({"email": traveler.email, "password": "wrong password!!"})),
+    )
+    .await;
+    let unknown = call(
+        &app,
+        RouteId::Login,
+        None,
+        None,
+        Some(json!({"email": "nobody@alpine.demo", "password": "wrong password!!"})),
+    )
+    .await;
+    assert_eq!(wrong.0, 401);
+    assert_eq!(wrong.1["type"], unknown.1["type"]);
+    assert_eq!(wrong.1["detail"], unknown.1["detail"]);
+
+    let admin = find("admin@alpine.demo");
+    let (status, body) = call(&app, RouteId::Login, None, None, Some(json!({"email": admin.email, "password": admin.password, "totp": current_totp(admin.totp_secret.as_deref().unwrap())}))).await;
+    assert_eq!(status, 200, "{body}");
+    let admin_token = body["access_token"].as_str().unwrap().to_string();
+
+    // Paginate users on DynamoDB with the signed cursor.
+    let (status, page) = call(&app, RouteId::UsersList, None, Some(&admin_token), None).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["items"].as_array().unwrap().len(), 5);
+
+    // Another company's user is 404 on DynamoDB too.
+    let other = find("traveler@harbor.demo");
+    let (status, _) = call(
+        &app,
+        RouteId::UsersGet,
+        Some(&other.user_id),
+        Some(&admin_token),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // A stale version gets 409 and changes nothing.
+    let (status, company) = call(&app, RouteId::CompanyGet, None, Some(&admin_token), None).await;
+    assert_eq!(status, 200);
+    let version = company["version"].as_u64().unwrap();
+    let (status, _) = call(
+        &app,
+        RouteId::CompanyUpdate,
+        None,
+        Some(&admin_token),
+        Some(json!({"departments": ["A"], "version": version})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = call(
+        &app,
+        RouteId::CompanyUpdate,
+        None,
+        Some(&admin_token),
+        Some(json!({"departments": ["B"], "version": version})),
+    )
+    .await;
+    assert_eq!(status, 409);
+    let (_, now) = call(&app, RouteId::CompanyGet, None, Some(&admin_token), None).await;
+    assert_eq!(now["departments"], json!(["A"]));
+}

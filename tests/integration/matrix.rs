@@ -1,0 +1,292 @@
+//! The permission matrix of the specification, as tables: every role against every action in
+//! the shared crate, and every role against every route over HTTP, on its own tenant and on
+//! another one (which must answer 404, never 403).
+
+use integration_tests::TestApi;
+use serde_json::{json, Value};
+use shared::rbac::{grant, Grant, Permission as P, Role};
+use shared::routes::{Access, ROUTES};
+
+/// The specification's table, column order root, company_admin, reporting_admin, arranger,
+/// traveler. `-` denied, `y` tenant or platform-wide, `n` names only, `s` in scope, `m` masked,
+/// `a` audited with an alert, `r` read without sensitive fields.
+const SPEC: &[(P, &str)] = &[
+    (P::ManageTenants, "y----"),
+    (P::ReadCompanySettings, "yyyyy"),
+    (P::UpdateCompanySettings, "yy---"),
+    (P::ManageUsers, "yy---"),
+    (P::ListUsers, "yyns-"),
+    (P::ManageOwnProfile, "-yyyy"),
+    (P::ManageOtherProfiles, "am-s-"),
+    (P::ReadPolicy, "yyyyy"),
+    (P::WritePolicy, "yy---"),
+    (P::BookForSelf, "-yyyy"),
+    (P::BookForOthers, "---s-"),
+    (P::ManageOwnBookings, "-yyyy"),
+    (P::ManageOthersBookings, "yyrs-"),
+    (P::ApproveBookings, "-y---"),
+    (P::ViewReports, "yyy--"),
+    (P::SetCarbonBudgets, "yy---"),
+    (P::ReadAuditLog, "yy---"),
+    (P::RotateTenantKeys, "y----"),
+];
+
+#[test]
+fn the_shared_matrix_is_the_specification_table() {
+    assert_eq!(SPEC.len(), P::ALL.len(), "every permission is in the table");
+    for (permission, row) in SPEC {
+        for (role, cell) in Role::ALL.iter().zip(row.chars()) {
+            let expected: &[Grant] = match cell {
+                '-' => &[Grant::Denied],
+                'y' => &[Grant::Tenant, Grant::Platform],
+                'n' => &[Grant::NamesOnly],
+                's' => &[Grant::InScope],
+                'm' => &[Grant::Masked],
+                'a' => &[Grant::AuditedAlert],
+                'r' => &[Grant::ReadWithoutSensitive],
+                _ => unreachable!(),
+            };
+            let got = grant(*role, *permission);
+            assert!(
+                expected.contains(&got),
+                "{permission:?} for {role}: {got:?}, spec says {cell}"
+            );
+            if *role == Role::RootAdmin && got != Grant::Denied {
+                assert!(
+                    matches!(got, Grant::Platform | Grant::AuditedAlert),
+                    "root acts platform-wide"
+                );
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Target {
+    Own,
+    Foreign,
+}
+
+const CALLERS: [&str; 5] = [
+    "root@platform.demo",
+    "admin@alpine.demo",
+    "reporting@alpine.demo",
+    "arranger@alpine.demo",
+    "traveler@alpine.demo",
+];
+
+/// Expected status per route, caller (in CALLERS order) and target. The user routes act on the
+/// alpine executive (in the arranger's scope) unless the row says otherwise.
+const HTTP: &[(&str, Target, [u16; 5])] = &[
+    ("me", Target::Own, [200, 200, 200, 200, 200]),
+    ("tenants-create", Target::Own, [201, 403, 403, 403, 403]),
+    ("tenants-list", Target::Own, [200, 403, 403, 403, 403]),
+    ("tenants-get", Target::Own, [200, 403, 403, 403, 403]),
+    ("tenants-get", Target::Foreign, [200, 404, 404, 404, 404]),
+    ("tenants-update", Target::Own, [200, 403, 403, 403, 403]),
+    ("tenants-update", Target::Foreign, [200, 404, 404, 404, 404]),
+    ("company-get", Target::Own, [200, 200, 200, 200, 200]),
+    ("company-get", Target::Foreign, [200, 404, 404, 404, 404]),
+    ("company-update", Target::Own, [200, 200, 403, 403, 403]),
+    ("company-update", Target::Foreign, [200, 404, 404, 404, 404]),
+    ("users-create", Target::Own, [201, 201, 403, 403, 403]),
+    ("users-create", Target::Foreign, [201, 404, 404, 404, 404]),
+    ("users-list", Target::Own, [200, 200, 200, 200, 403]),
+    ("users-list", Target::Foreign, [200, 404, 404, 404, 404]),
+    ("users-get", Target::Own, [200, 200, 200, 200, 403]),
+    ("users-get", Target::Foreign, [404, 404, 404, 404, 404]),
+    ("users-update", Target::Own, [200, 200, 403, 403, 403]),
+    ("users-update", Target::Foreign, [404, 404, 404, 404, 404]),
+    ("users-deactivate", Target::Own, [200, 200, 403, 403, 403]),
+    (
+        "users-deactivate",
+        Target::Foreign,
+        [404, 404, 404, 404, 404],
+    ),
+];
+
+struct Fixture {
+    alpine: String,
+    harbor: String,
+    admin_token: String,
+    harbor_admin_token: String,
+}
+
+impl Fixture {
+    /// A fresh user to act on, so destructive rows do not depend on one another.
+    async fn fresh_user(&self, api: &TestApi, target: Target) -> String {
+        let token = if target == Target::Own {
+            &self.admin_token
+        } else {
+            &self.harbor_admin_token
+        };
+        let email = format!("{}@matrix.demo", integration_tests::unique("u"));
+        let (status, _, body) = api
+            .call(
+                "POST",
+                "/v1/users",
+                Some(token),
+                Some(json!({"email": email, "name": "Matrix Target", "roles": ["traveler"]})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_str().unwrap().to_string()
+    }
+}
+
+async fn request_for(
+    api: &TestApi,
+    fx: &Fixture,
+    function: &str,
+    caller: &str,
+    target: Target,
+) -> (String, String, Option<Value>) {
+    let root = caller.starts_with("root@");
+    let tenant = if target == Target::Own {
+        &fx.alpine
+    } else {
+        &fx.harbor
+    };
+    // root names the tenant it acts on; a company user naming another tenant is the attack.
+    let named = if root {
+        Some(tenant)
+    } else if target == Target::Foreign {
+        Some(&fx.harbor)
+    } else {
+        None
+    };
+    let root_scoped = |path: &str| -> String {
+        match named {
+            Some(t) => format!("{path}?tenant_id={t}"),
+            None => path.to_string(),
+        }
+    };
+    // On user ids root acts on alpine, so harbor's user is foreign to the scope it named.
+    let scoped = |path: &str| -> String {
+        if root {
+            format!("{path}?tenant_id={}", fx.alpine)
+        } else {
+            path.to_string()
+        }
+    };
+    let unique_email = format!("{}@matrix.demo", integration_tests::unique("n"));
+    match function {
+        "me" => ("GET".into(), "/v1/me".into(), None),
+        "tenants-create" => (
+            "POST".into(),
+            "/v1/tenants".into(),
+            Some(json!({"name": "Matrix Co", "admin_email": unique_email, "admin_name": "M"})),
+        ),
+        "tenants-list" => ("GET".into(), "/v1/tenants".into(), None),
+        "tenants-get" => ("GET".into(), format!("/v1/tenants/{tenant}"), None),
+        "tenants-update" => (
+            "PATCH".into(),
+            format!("/v1/tenants/{tenant}"),
+            Some(json!({"name": "Renamed Demo"})),
+        ),
+        "company-get" => ("GET".into(), root_scoped("/v1/company"), None),
+        "company-update" => (
+            "PATCH".into(),
+            root_scoped("/v1/company"),
+            Some(json!({"departments": ["Sales", "Engineering", "Executive"]})),
+        ),
+        "users-create" => (
+            "POST".into(),
+            root_scoped("/v1/users"),
+            Some(json!({"email": unique_email, "name": "Matrix New", "roles": ["traveler"]})),
+        ),
+        "users-list" => ("GET".into(), root_scoped("/v1/users"), None),
+        "users-get" => {
+            let id = if target == Target::Own {
+                api.user("executive@alpine.demo").user_id.clone()
+            } else {
+                api.user("traveler@harbor.demo").user_id.clone()
+            };
+            ("GET".into(), scoped(&format!("/v1/users/{id}")), None)
+        }
+        "users-update" | "users-deactivate" => {
+            let id = fx.fresh_user(api, target).await;
+            let method = if function == "users-update" {
+                "PATCH"
+            } else {
+                "DELETE"
+            };
+            let body = (function == "users-update").then(|| json!({"name": "Renamed Target"}));
+            (method.into(), scoped(&format!("/v1/users/{id}")), body)
+        }
+        other => panic!("no request recipe for {other}: add the route to the matrix"),
+    }
+}
+
+#[tokio::test]
+async fn every_role_on_every_route_own_and_foreign_tenant() {
+    let api = TestApi::start().await;
+    let fx = Fixture {
+        alpine: api.user("admin@alpine.demo").tenant_id.clone().unwrap(),
+        harbor: api.user("admin@harbor.demo").tenant_id.clone().unwrap(),
+        admin_token: api.token("admin@alpine.demo").await,
+        harbor_admin_token: api.token("admin@harbor.demo").await,
+    };
+    // Every authenticated route except the TOTP enrolment pair (tested in e2e) has rows.
+    for r in ROUTES
+        .iter()
+        .filter(|r| r.access != Access::Public && !r.function.starts_with("auth-totp"))
+    {
+        assert!(
+            HTTP.iter().any(|(f, _, _)| *f == r.function),
+            "route {} is missing from the matrix",
+            r.function
+        );
+    }
+    let mut failures = Vec::new();
+    for (function, target, expected) in HTTP {
+        for (caller, want) in CALLERS.iter().zip(expected) {
+            let token = api.token(caller).await;
+            let (method, path, body) = request_for(&api, &fx, function, caller, *target).await;
+            let (status, _, answer) = api.call(&method, &path, Some(&token), body).await;
+            if status != *want {
+                failures.push(format!("{function} {target:?} as {caller}: {method} {path} -> {status}, want {want}: {answer}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "matrix violations:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn what_each_grant_sees_of_a_user() {
+    let api = TestApi::start().await;
+    let exec = api.user("executive@alpine.demo").user_id.clone();
+    let traveler = api.user("traveler@alpine.demo").user_id.clone();
+    let reporting = api.token("reporting@alpine.demo").await;
+    let (_, _, body) = api
+        .call("GET", &format!("/v1/users/{exec}"), Some(&reporting), None)
+        .await;
+    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["id", "name"], "reporting admins see names only");
+    let arranger = api.token("arranger@alpine.demo").await;
+    let (_, _, list) = api.call("GET", "/v1/users", Some(&arranger), None).await;
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [exec.as_str()],
+        "an arranger lists only its assigned travelers"
+    );
+    let (status, _, _) = api
+        .call(
+            "GET",
+            &format!("/v1/users/{traveler}"),
+            Some(&arranger),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403, "same tenant, out of scope: 403");
+}
