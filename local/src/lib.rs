@@ -9,6 +9,7 @@ use axum::Router;
 use shared::app::App;
 use shared::clock::SystemClock;
 use shared::config::{Config, DEFAULT_ORIGIN};
+use shared::crypto::keyservice::LocalKeyRing;
 use shared::error::ApiError;
 use shared::http::{finish, handle, ApiRequest, ApiResponse};
 use shared::routes::Route;
@@ -63,10 +64,12 @@ pub async fn prepare(opts: &Options) -> Result<(Arc<App>, Option<DemoCredentials
     let table = EmbeddedTable::open(&dir.join("store.redb"))
         .map_err(|e| LocalError::DataDir(dir.clone(), e.to_string()))?;
     let store = Store::new(Arc::new(table));
+    let keys = LocalKeyRing::open_or_create(&dir.join("keys/master.key")).map_err(io)?;
     let app = Arc::new(App::new(
         Config::local(opts.allowed_origins.clone()),
         store,
         Arc::new(secrets),
+        Arc::new(keys),
         Arc::new(SystemClock),
     ));
     let mut seeded = None;
@@ -121,6 +124,20 @@ pub async fn start(app: Arc<App>, port: u16) -> Result<SocketAddr, LocalError> {
         }
     });
     Ok(addr)
+}
+
+/// Runs pending background jobs (re-encryption after a key rotation) every second, as the
+/// scheduled function does in the cloud.
+pub fn start_jobs(app: Arc<App>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if let Err(e) = shared::jobs::reencrypt::run_pending(&app, 1_000).await {
+                tracing::error!(error = %e, "re-encryption job failed");
+            }
+        }
+    });
 }
 
 async fn serve_request(

@@ -61,6 +61,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    local_api::start_jobs(app.clone());
     let addr = match local_api::start(app, port).await {
         Ok(a) => a,
         Err(e) => {

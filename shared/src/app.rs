@@ -4,6 +4,7 @@
 use crate::auth::token::{TokenSigner, TokenVerifier};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::crypto::{KeyService, Keyring};
 use crate::domain::tenants::{self, TenantStatus};
 use crate::domain::users::{self, UserHome, UserRecord};
 use crate::error::{ApiError, ApiResult};
@@ -19,6 +20,7 @@ pub struct App {
     pub store: Store,
     pub secrets: Arc<dyn Secrets>,
     pub clock: Arc<dyn Clock>,
+    pub keyring: Keyring,
     verifier: OnceCell<TokenVerifier>,
     signer: OnceCell<TokenSigner>,
     cursor: OnceCell<CursorCodec>,
@@ -31,6 +33,7 @@ impl App {
         config: Config,
         store: Store,
         secrets: Arc<dyn Secrets>,
+        keys: Arc<dyn KeyService>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         let ttl = config.auth_cache_seconds as i64;
@@ -39,6 +42,7 @@ impl App {
             store,
             secrets,
             clock,
+            keyring: Keyring::new(keys),
             verifier: OnceCell::new(),
             signer: OnceCell::new(),
             cursor: OnceCell::new(),

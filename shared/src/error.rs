@@ -55,6 +55,9 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("a dependency is unavailable")]
     Unavailable(String),
+    /// Sealed data did not open where it was read: moved, tampered with, or a wrong key.
+    #[error("stored data failed an integrity check")]
+    IntegrityFailure,
     #[error("internal error")]
     Internal(String),
 }
@@ -93,7 +96,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::UnsupportedMediaType => 415,
             ApiError::Unavailable(_) => 503,
-            ApiError::Internal(_) => 500,
+            ApiError::Internal(_) | ApiError::IntegrityFailure => 500,
         }
     }
 
@@ -116,6 +119,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => "unsupported-media-type",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
+            ApiError::IntegrityFailure => "integrity-failure",
         }
     }
 

@@ -4,6 +4,8 @@
 use crate::app::App;
 use crate::clock::SystemClock;
 use crate::config::Config;
+use crate::crypto::keyservice::{KmsKeyService, UnavailableKeyService};
+use crate::crypto::KeyService;
 use crate::http::{handle, ApiRequest, ApiResponse};
 use crate::routes::Route;
 use crate::secrets::AwsSecrets;
@@ -26,7 +28,21 @@ pub async fn aws_app() -> Result<App, Error> {
         table,
     )));
     let secrets = Arc::new(AwsSecrets::new(aws_sdk_secretsmanager::Client::new(&sdk)));
-    Ok(App::new(config, store, secrets, Arc::new(SystemClock)))
+    // A function without a data key id cannot seal or open anything: it fails closed.
+    let keys: Arc<dyn KeyService> = match &config.data_key_id {
+        Some(id) => Arc::new(KmsKeyService::new(
+            aws_sdk_kms::Client::new(&sdk),
+            id.clone(),
+        )),
+        None => Arc::new(UnavailableKeyService),
+    };
+    Ok(App::new(
+        config,
+        store,
+        secrets,
+        keys,
+        Arc::new(SystemClock),
+    ))
 }
 
 /// The whole `main` of a route function.

@@ -42,6 +42,13 @@ pub enum RouteId {
     UsersGet,
     UsersUpdate,
     UsersDeactivate,
+    TenantsOffboard,
+    TenantKeysRotate,
+    TenantKeysGet,
+    ProfileMeGet,
+    ProfileMePut,
+    ProfileUserGet,
+    ProfileUserPut,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -206,7 +213,73 @@ pub const ROUTES: &[Route] = &[
         Resource::User,
         "Deactivate a user",
     ),
+    route(
+        RouteId::TenantsOffboard,
+        "DELETE",
+        "/v1/tenants/{id}",
+        "tenants-offboard",
+        Requires(P::ManageTenants),
+        Resource::Tenant,
+        "Offboard a suspended tenant, destroying its data keys",
+    ),
+    route(
+        RouteId::TenantKeysRotate,
+        "POST",
+        "/v1/tenants/{id}/keys/rotate",
+        "tenant-keys-rotate",
+        Requires(P::RotateTenantKeys),
+        Resource::Tenant,
+        "Rotate a tenant's data key and schedule re-encryption",
+    ),
+    route(
+        RouteId::TenantKeysGet,
+        "GET",
+        "/v1/tenants/{id}/keys",
+        "tenant-keys-get",
+        Requires(P::RotateTenantKeys),
+        Resource::Tenant,
+        "A tenant's key version and re-encryption progress",
+    ),
+    route(
+        RouteId::ProfileMeGet,
+        "GET",
+        "/v1/me/profile",
+        "profile-me-get",
+        Requires(P::ManageOwnProfile),
+        Resource::None,
+        "Read your own traveler profile",
+    ),
+    route(
+        RouteId::ProfileMePut,
+        "PUT",
+        "/v1/me/profile",
+        "profile-me-put",
+        Requires(P::ManageOwnProfile),
+        Resource::None,
+        "Replace your own traveler profile",
+    ),
+    route(
+        RouteId::ProfileUserGet,
+        "GET",
+        "/v1/users/{id}/profile",
+        "profile-user-get",
+        Requires(P::ManageOtherProfiles),
+        Resource::User,
+        "Read another traveler's profile",
+    ),
+    route(
+        RouteId::ProfileUserPut,
+        "PUT",
+        "/v1/users/{id}/profile",
+        "profile-user-put",
+        Requires(P::ManageOtherProfiles),
+        Resource::User,
+        "Replace another traveler's profile",
+    ),
 ];
+
+/// Functions that serve no route: the gateway authorizer and the scheduled re-encryption job.
+pub const BACKGROUND_FUNCTIONS: &[&str] = &["authorizer", "keys-reencrypt"];
 
 #[allow(clippy::too_many_arguments)]
 const fn route(

@@ -1,14 +1,14 @@
 //! The AWS adapters through the real SDK against moto: Secrets Manager, and the whole
 //! pipeline (seed, sign-in, authorised reads, isolation) on DynamoDB.
 
-use integration_tests::{current_totp, moto_sdk, unique};
-use serde_json::{json, Value};
+use integration_tests::{call, current_totp, moto_sdk, unique};
+use serde_json::json;
 use shared::app::App;
 use shared::auth::token;
 use shared::clock::SystemClock;
 use shared::config::Config;
-use shared::http::{handle, ApiRequest};
-use shared::routes::{Route, RouteId};
+use shared::crypto::keyservice::KmsKeyService;
+use shared::routes::RouteId;
 use shared::secrets::{AwsSecrets, Secrets, SecretsError};
 use shared::store::dynamo::{create_table, DynamoTable};
 use shared::store::Store;
@@ -34,7 +34,8 @@ async fn secrets_manager_adapter_reads_secrets_and_reports_missing_ones() {
     ));
 }
 
-async fn aws_app() -> App {
+/// An app on moto: its own DynamoDB table (whose name is returned too), secrets and KMS key.
+pub(crate) async fn aws_app() -> (App, String) {
     let sdk = moto_sdk().await;
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     let table = unique("travel");
@@ -72,51 +73,34 @@ async fn aws_app() -> App {
             _ => return None,
         })
     };
-    let (config, table) = Config::from_lookup(env).unwrap();
+    let (config, table_name) = Config::from_lookup(env).unwrap();
+    let table = table_name.clone();
     let store = Store::new(Arc::new(DynamoTable::new(ddb, table)));
-    App::new(
-        config,
-        store,
-        Arc::new(AwsSecrets::new(sm)),
-        Arc::new(SystemClock),
-    )
-}
-
-async fn call(
-    app: &App,
-    id: RouteId,
-    path_id: Option<&str>,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let route = Route::by_id(id);
-    let mut req = ApiRequest {
-        method: route.method.into(),
-        path: route.path.replace("{id}", path_id.unwrap_or_default()),
-        path_id: path_id.map(str::to_string),
-        request_id: unique("req"),
-        source_ip: "127.0.0.1".into(),
-        ..Default::default()
-    };
-    if let Some(t) = token {
-        req.headers
-            .insert("authorization", format!("Bearer {t}").parse().unwrap());
-    }
-    if let Some(b) = body {
-        req.headers
-            .insert("content-type", "application/json".parse().unwrap());
-        req.body = serde_json::to_vec(&b).unwrap();
-    }
-    let resp = handle(app, route, req).await;
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let key = kms
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let keys = Arc::new(KmsKeyService::new(kms, key));
     (
-        resp.status,
-        serde_json::from_slice(&resp.body).unwrap_or(Value::Null),
+        App::new(
+            config,
+            store,
+            Arc::new(AwsSecrets::new(sm)),
+            keys,
+            Arc::new(SystemClock),
+        ),
+        table_name,
     )
 }
 
 #[tokio::test]
 async fn the_pipeline_runs_on_dynamodb_and_secrets_manager() {
-    let app = aws_app().await;
+    let (app, _) = aws_app().await;
     let creds = shared::seed::seed_demo(&app.store, &app.clock.now_rfc3339())
         .await
         .unwrap();

@@ -6,4 +6,5 @@ mod e2e;
 mod events;
 mod matrix;
 mod openapi;
+mod security;
 mod template;

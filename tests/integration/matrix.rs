@@ -10,6 +10,7 @@ use shared::routes::{Access, ROUTES};
 /// The specification's table, column order root, company_admin, reporting_admin, arranger,
 /// traveler. `-` denied, `y` tenant or platform-wide, `n` names only, `s` in scope, `m` masked,
 /// `a` audited with an alert, `r` read without sensitive fields.
+#[rustfmt::skip]
 const SPEC: &[(P, &str)] = &[
     (P::ManageTenants, "y----"),
     (P::ReadCompanySettings, "yyyyy"),
@@ -77,6 +78,7 @@ const CALLERS: [&str; 5] = [
 
 /// Expected status per route, caller (in CALLERS order) and target. The user routes act on the
 /// alpine executive (in the arranger's scope) unless the row says otherwise.
+#[rustfmt::skip]
 const HTTP: &[(&str, Target, [u16; 5])] = &[
     ("me", Target::Own, [200, 200, 200, 200, 200]),
     ("tenants-create", Target::Own, [201, 403, 403, 403, 403]),
@@ -98,11 +100,19 @@ const HTTP: &[(&str, Target, [u16; 5])] = &[
     ("users-update", Target::Own, [200, 200, 403, 403, 403]),
     ("users-update", Target::Foreign, [404, 404, 404, 404, 404]),
     ("users-deactivate", Target::Own, [200, 200, 403, 403, 403]),
-    (
-        "users-deactivate",
-        Target::Foreign,
-        [404, 404, 404, 404, 404],
-    ),
+    ("users-deactivate", Target::Foreign, [404, 404, 404, 404, 404]),
+    ("tenants-offboard", Target::Own, [200, 403, 403, 403, 403]),
+    ("tenants-offboard", Target::Foreign, [200, 404, 404, 404, 404]),
+    ("tenant-keys-rotate", Target::Own, [201, 403, 403, 403, 403]),
+    ("tenant-keys-rotate", Target::Foreign, [201, 404, 404, 404, 404]),
+    ("tenant-keys-get", Target::Own, [200, 403, 403, 403, 403]),
+    ("tenant-keys-get", Target::Foreign, [200, 404, 404, 404, 404]),
+    ("profile-me-get", Target::Own, [403, 200, 200, 200, 200]),
+    ("profile-me-put", Target::Own, [403, 200, 200, 200, 200]),
+    ("profile-user-get", Target::Own, [200, 200, 403, 200, 403]),
+    ("profile-user-get", Target::Foreign, [404, 404, 404, 404, 404]),
+    ("profile-user-put", Target::Own, [200, 403, 403, 200, 403]),
+    ("profile-user-put", Target::Foreign, [404, 404, 404, 404, 404]),
 ];
 
 struct Fixture {
@@ -113,6 +123,32 @@ struct Fixture {
 }
 
 impl Fixture {
+    /// A new tenant, suspended, for root's offboarding rows.
+    async fn suspended_tenant(&self, api: &TestApi) -> String {
+        let root = api.token("root@platform.demo").await;
+        let email = format!("{}@offboard.demo", integration_tests::unique("a"));
+        let (status, _, body) = api
+            .call(
+                "POST",
+                "/v1/tenants",
+                Some(&root),
+                Some(json!({"name": "Short Lived", "admin_email": email, "admin_name": "S"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let id = body["tenant"]["id"].as_str().unwrap().to_string();
+        let (status, _, body) = api
+            .call(
+                "PATCH",
+                &format!("/v1/tenants/{id}"),
+                Some(&root),
+                Some(json!({"status": "suspended"})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        id
+    }
+
     /// A fresh user to act on, so destructive rows do not depend on one another.
     async fn fresh_user(&self, api: &TestApi, target: Target) -> String {
         let token = if target == Target::Own {
@@ -213,6 +249,47 @@ async fn request_for(
             };
             let body = (function == "users-update").then(|| json!({"name": "Renamed Target"}));
             (method.into(), scoped(&format!("/v1/users/{id}")), body)
+        }
+        "tenants-offboard" => {
+            // root offboards a fresh suspended tenant, never the demo companies.
+            let id = if root {
+                fx.suspended_tenant(api).await
+            } else {
+                tenant.clone()
+            };
+            ("DELETE".into(), format!("/v1/tenants/{id}"), None)
+        }
+        "tenant-keys-rotate" => (
+            "POST".into(),
+            format!("/v1/tenants/{tenant}/keys/rotate"),
+            None,
+        ),
+        "tenant-keys-get" => ("GET".into(), format!("/v1/tenants/{tenant}/keys"), None),
+        "profile-me-get" => ("GET".into(), "/v1/me/profile".into(), None),
+        "profile-me-put" => (
+            "PUT".into(),
+            "/v1/me/profile".into(),
+            Some(json!({"given_names": "Matrix", "seat_preference": "window"})),
+        ),
+        "profile-user-get" | "profile-user-put" => {
+            let id = if target == Target::Own {
+                api.user("executive@alpine.demo").user_id.clone()
+            } else {
+                api.user("traveler@harbor.demo").user_id.clone()
+            };
+            let (method, body) = if function == "profile-user-get" {
+                ("GET", None)
+            } else {
+                (
+                    "PUT",
+                    Some(json!({"given_names": "Erin", "meal_preference": "vegan"})),
+                )
+            };
+            (
+                method.into(),
+                scoped(&format!("/v1/users/{id}/profile")),
+                body,
+            )
         }
         other => panic!("no request recipe for {other}: add the route to the matrix"),
     }

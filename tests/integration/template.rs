@@ -52,7 +52,7 @@ fn every_route_has_its_function_event_role_and_sample() {
     let resources = &t["Resources"];
     let globals = &t["Globals"]["Function"];
     let mut functions: Vec<&str> = ROUTES.iter().map(|r| r.function).collect();
-    functions.push("authorizer");
+    functions.extend(shared::routes::BACKGROUND_FUNCTIONS);
     for function in &functions {
         let id = logical_id(function);
         let res = &resources[id.as_str()];

@@ -178,3 +178,62 @@ pub fn repo_root() -> std::path::PathBuf {
         .expect("repo root")
         .to_path_buf()
 }
+
+/// Calls a route through the shared pipeline in-process, as a Lambda invocation would.
+pub async fn call(
+    app: &shared::app::App,
+    id: shared::routes::RouteId,
+    path_id: Option<&str>,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    call_with_query(app, id, path_id, &[], token, body).await
+}
+
+pub async fn call_with_query(
+    app: &shared::app::App,
+    id: shared::routes::RouteId,
+    path_id: Option<&str>,
+    query: &[(&str, &str)],
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let route = shared::routes::Route::by_id(id);
+    let mut req = shared::http::ApiRequest {
+        method: route.method.into(),
+        path: route.path.replace("{id}", path_id.unwrap_or_default()),
+        path_id: path_id.map(str::to_string),
+        query: query
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        request_id: unique("req"),
+        source_ip: "127.0.0.1".into(),
+        ..Default::default()
+    };
+    if let Some(t) = token {
+        req.headers
+            .insert("authorization", format!("Bearer {t}").parse().unwrap());
+    }
+    if let Some(b) = body {
+        req.headers
+            .insert("content-type", "application/json".parse().unwrap());
+        req.body = serde_json::to_vec(&b).unwrap();
+    }
+    let resp = shared::http::handle(app, route, req).await;
+    (
+        resp.status,
+        serde_json::from_slice(&resp.body).unwrap_or(Value::Null),
+    )
+}
+
+/// Signs a demo user in through the pipeline (TOTP code included where it has one).
+pub async fn sign_in(app: &shared::app::App, user: &shared::seed::DemoUser) -> String {
+    let mut body = serde_json::json!({"email": user.email, "password": user.password});
+    if let Some(secret) = &user.totp_secret {
+        body["totp"] = Value::String(current_totp(secret));
+    }
+    let (status, answer) = call(app, shared::routes::RouteId::Login, None, None, Some(body)).await;
+    assert_eq!(status, 200, "sign-in of {}: {answer}", user.email);
+    answer["access_token"].as_str().unwrap().to_string()
+}

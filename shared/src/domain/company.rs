@@ -58,8 +58,13 @@ pub struct CompanyPatch {
     pub version: Option<u64>,
 }
 
+/// Two upper-case letters (ISO 3166-1 alpha-2 shape).
+pub fn is_country_code(c: &str) -> bool {
+    c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())
+}
+
 fn check_country(field: &str, c: &str, errors: &mut Vec<FieldError>) {
-    if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+    if !is_country_code(c) {
         errors.push(FieldError::new(
             field,
             "must be an ISO 3166-1 alpha-2 code such as DE",

@@ -194,3 +194,17 @@ pub async fn update(
     let saved = store.update(tenant_item(&tenant, version)?).await?;
     Ok((tenant, saved.version))
 }
+
+/// Sets a tenant's status if nobody changed the tenant since `version` was read.
+pub async fn set_status(
+    store: &Store,
+    now: &str,
+    mut tenant: TenantRecord,
+    version: u64,
+    status: TenantStatus,
+) -> ApiResult<(TenantRecord, u64)> {
+    tenant.status = status;
+    tenant.updated_at = now.into();
+    let saved = store.update(tenant_item(&tenant, version)?).await?;
+    Ok((tenant, saved.version))
+}

@@ -4,6 +4,7 @@ mod auth;
 mod company;
 mod health;
 mod me;
+mod profiles;
 mod tenants;
 mod users;
 
@@ -30,5 +31,12 @@ pub async fn dispatch(app: &App, route: RouteId, call: &Call) -> ApiResult<Reply
         RouteId::UsersGet => users::get(app, call).await,
         RouteId::UsersUpdate => users::update(app, call).await,
         RouteId::UsersDeactivate => users::deactivate(app, call).await,
+        RouteId::TenantsOffboard => tenants::offboard(app, call).await,
+        RouteId::TenantKeysRotate => tenants::rotate_keys(app, call).await,
+        RouteId::TenantKeysGet => tenants::keys(app, call).await,
+        RouteId::ProfileMeGet => profiles::me_get(app, call).await,
+        RouteId::ProfileMePut => profiles::me_put(app, call).await,
+        RouteId::ProfileUserGet => profiles::user_get(app, call).await,
+        RouteId::ProfileUserPut => profiles::user_put(app, call).await,
     }
 }

@@ -76,6 +76,12 @@ pub enum Collection {
     Company,
     /// Users of the company, by user id.
     User,
+    /// Wrapped data keys by version, and the pointer to the current one.
+    Key,
+    /// Traveler profiles by user id (restricted fields sealed).
+    Profile,
+    /// State of background jobs (re-encryption progress).
+    Job,
     /// Scratch data for the storage contract tests.
     Contract,
 }
@@ -85,6 +91,9 @@ impl Collection {
         match self {
             Collection::Company => "COMPANY",
             Collection::User => "USER",
+            Collection::Key => "KEY",
+            Collection::Profile => "PROFILE",
+            Collection::Job => "JOB",
             Collection::Contract => "CONTRACT",
         }
     }
@@ -145,6 +154,7 @@ pub(crate) mod platform {
 
     const TENANTS: &str = "PLATFORM#TENANT";
     const ROOT_USERS: &str = "PLATFORM#ROOT_USER";
+    const REENCRYPT: &str = "PLATFORM#REENCRYPT";
 
     pub fn tenant(id: &TenantId) -> Key {
         Key {
@@ -175,6 +185,21 @@ pub(crate) mod platform {
         }
     }
 
+    /// Tenants with a re-encryption to run.
+    pub fn reencrypt_pending(tenant: &TenantId) -> Key {
+        Key {
+            pk: REENCRYPT.into(),
+            sk: tenant.to_string(),
+        }
+    }
+
+    pub fn reencrypt_partition() -> Partition {
+        Partition {
+            pk: REENCRYPT.into(),
+            on_index: false,
+        }
+    }
+
     /// Failed sign-in counter for an email, kept whether or not the email has an account.
     pub fn login_throttle(email_lower: &str) -> Key {
         Key {
@@ -193,7 +218,14 @@ mod tests {
     fn every_tenant_key_and_index_partition_starts_with_the_tenant_id() {
         let t = TenantId::generate();
         let scope = TenantScope::trusted(t.clone());
-        for c in [Collection::Company, Collection::User, Collection::Contract] {
+        for c in [
+            Collection::Company,
+            Collection::User,
+            Collection::Key,
+            Collection::Profile,
+            Collection::Job,
+            Collection::Contract,
+        ] {
             assert!(scope.key(c, "x").pk().starts_with(&format!("{t}#")));
             assert!(scope.partition(c).pk().starts_with(&format!("{t}#")));
         }

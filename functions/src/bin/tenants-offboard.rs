@@ -1,0 +1,6 @@
+//! `DELETE /v1/tenants/{id}`: the handler lives once in the shared crate; this is wiring only.
+
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::run_route("tenants-offboard").await
+}

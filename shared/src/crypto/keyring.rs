@@ -1,0 +1,360 @@
+//! Per-tenant, versioned data keys. The wrapped key of each version lives in the table under
+//! the tenant (`<tenant>#KEY`), with a pointer to the current version. Plaintext keys are cached
+//! per container for at most [`MAX_KEY_AGE_SECONDS`] and [`MAX_KEY_USES`] uses, so one tenant's
+//! steady traffic costs one key-service call per container and key version.
+
+use super::envelope::{Binding, Envelope};
+use super::keyservice::{KeyError, KeyService};
+use crate::error::{ApiError, ApiResult};
+use crate::ids::TenantId;
+use crate::store::{Collection, Condition, Item, QuerySpec, SortRange, Store, StoreError, Write};
+use crate::tenancy::TenantScope;
+use aws_lc_rs::aead::{LessSafeKey, UnboundKey, AES_256_GCM};
+use data_encoding::BASE64;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+pub const MAX_KEY_AGE_SECONDS: i64 = 300;
+/// Far below the 2^32 random-nonce limit of AES-GCM under one key.
+pub const MAX_KEY_USES: u64 = 1_000_000;
+/// How long a container trusts its view of the current version after a rotation elsewhere.
+const CURRENT_TTL_SECONDS: i64 = 60;
+const CURRENT: &str = "CURRENT";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct WrappedKey {
+    version: u32,
+    wrapped: String,
+    created_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct CurrentPointer {
+    version: u32,
+}
+
+struct CachedKey {
+    key: Arc<LessSafeKey>,
+    loaded_at: i64,
+    uses: u64,
+}
+
+/// Why a sealed value could not be opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenError {
+    /// The ciphertext does not belong here (moved, or tampered): an integrity failure.
+    Integrity,
+    /// The tenant's keys were destroyed (offboarded): the data is unreadable by design.
+    KeyDestroyed,
+    Unavailable(String),
+}
+
+impl From<OpenError> for ApiError {
+    fn from(e: OpenError) -> Self {
+        match e {
+            OpenError::Integrity => ApiError::IntegrityFailure,
+            OpenError::KeyDestroyed => ApiError::NotFound,
+            OpenError::Unavailable(m) => ApiError::Unavailable(m),
+        }
+    }
+}
+
+pub struct Keyring {
+    service: Arc<dyn KeyService>,
+    keys: Mutex<HashMap<(TenantId, u32), CachedKey>>,
+    current: Mutex<HashMap<TenantId, (u32, i64)>>,
+}
+
+fn unavailable(e: KeyError) -> ApiError {
+    match e {
+        KeyError::Unavailable(m) => ApiError::Unavailable(m),
+        KeyError::Refused => ApiError::IntegrityFailure,
+    }
+}
+
+fn aes_key(bytes: &[u8]) -> ApiResult<Arc<LessSafeKey>> {
+    let key = UnboundKey::new(&AES_256_GCM, bytes)
+        .map_err(|_| ApiError::Internal("data key is not 32 bytes".into()))?;
+    Ok(Arc::new(LessSafeKey::new(key)))
+}
+
+fn version_id(v: u32) -> String {
+    format!("v{v:06}")
+}
+
+impl Keyring {
+    pub fn new(service: Arc<dyn KeyService>) -> Self {
+        Self {
+            service,
+            keys: Mutex::new(HashMap::new()),
+            current: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn cached(&self, tenant: &TenantId, version: u32, now: i64) -> Option<Arc<LessSafeKey>> {
+        let mut keys = self.keys.lock().ok()?;
+        let entry = keys.get_mut(&(tenant.clone(), version))?;
+        if now - entry.loaded_at >= MAX_KEY_AGE_SECONDS || entry.uses >= MAX_KEY_USES {
+            keys.remove(&(tenant.clone(), version));
+            return None;
+        }
+        entry.uses += 1;
+        Some(entry.key.clone())
+    }
+
+    fn remember(&self, tenant: &TenantId, version: u32, key: Arc<LessSafeKey>, now: i64) {
+        if let Ok(mut keys) = self.keys.lock() {
+            keys.insert(
+                (tenant.clone(), version),
+                CachedKey {
+                    key,
+                    loaded_at: now,
+                    uses: 1,
+                },
+            );
+        }
+    }
+
+    /// The current key version, creating version 1 on a tenant's first sealed write.
+    async fn current_version(
+        &self,
+        store: &Store,
+        scope: &TenantScope,
+        now: i64,
+    ) -> ApiResult<u32> {
+        let tenant = scope.tenant_id();
+        if let Some((v, at)) = self
+            .current
+            .lock()
+            .ok()
+            .and_then(|c| c.get(tenant).copied())
+        {
+            if now - at < CURRENT_TTL_SECONDS {
+                return Ok(v);
+            }
+        }
+        let version = match store.get(&scope.key(Collection::Key, CURRENT)).await? {
+            Some(item) => item.decode::<CurrentPointer>()?.version,
+            None => self.create_version(store, scope, 1, None, now).await?,
+        };
+        if let Ok(mut c) = self.current.lock() {
+            c.insert(tenant.clone(), (version, now));
+        }
+        Ok(version)
+    }
+
+    /// Makes `version` (wrapping a new data key) and points CURRENT at it, all or nothing.
+    /// Returns the version in force afterwards (another container may have won the race).
+    async fn create_version(
+        &self,
+        store: &Store,
+        scope: &TenantScope,
+        version: u32,
+        pointer_version: Option<u64>,
+        now: i64,
+    ) -> ApiResult<u32> {
+        let tenant = scope.tenant_id();
+        let dk = self
+            .service
+            .generate_data_key(tenant)
+            .await
+            .map_err(unavailable)?;
+        let wrapped = WrappedKey {
+            version,
+            wrapped: BASE64.encode(&dk.wrapped),
+            created_at: now,
+        };
+        let key_item = Item::new(
+            scope.key(Collection::Key, &version_id(version)),
+            serde_json::to_value(&wrapped).map_err(|e| ApiError::Internal(e.to_string()))?,
+        );
+        let mut pointer = Item::new(
+            scope.key(Collection::Key, CURRENT),
+            serde_json::to_value(CurrentPointer { version })
+                .map_err(|e| ApiError::Internal(e.to_string()))?,
+        );
+        let pointer_condition = match pointer_version {
+            Some(v) => {
+                pointer.version = v + 1;
+                Condition::Version(v)
+            }
+            None => Condition::NotExists,
+        };
+        let writes = vec![
+            Write::Put {
+                item: key_item,
+                condition: Condition::NotExists,
+            },
+            Write::Put {
+                item: pointer,
+                condition: pointer_condition,
+            },
+        ];
+        match store.transact(writes).await {
+            Ok(()) => {
+                self.remember(tenant, version, aes_key(&dk.plaintext)?, now);
+                Ok(version)
+            }
+            Err(StoreError::ConditionFailed) => {
+                let item = store
+                    .get(&scope.key(Collection::Key, CURRENT))
+                    .await?
+                    .ok_or(ApiError::StaleVersion)?;
+                Ok(item.decode::<CurrentPointer>()?.version)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn key_for(
+        &self,
+        store: &Store,
+        scope: &TenantScope,
+        version: u32,
+        now: i64,
+    ) -> Result<Arc<LessSafeKey>, OpenError> {
+        let tenant = scope.tenant_id();
+        if let Some(k) = self.cached(tenant, version, now) {
+            return Ok(k);
+        }
+        let item = store
+            .get(&scope.key(Collection::Key, &version_id(version)))
+            .await
+            .map_err(|e| OpenError::Unavailable(e.to_string()))?
+            .ok_or(OpenError::KeyDestroyed)?;
+        let wrapped: WrappedKey = item.decode().map_err(|_| OpenError::Integrity)?;
+        let wrapped = BASE64
+            .decode(wrapped.wrapped.as_bytes())
+            .map_err(|_| OpenError::Integrity)?;
+        let plaintext = self
+            .service
+            .decrypt_data_key(tenant, &wrapped)
+            .await
+            .map_err(|e| match e {
+                KeyError::Refused => OpenError::Integrity,
+                KeyError::Unavailable(m) => OpenError::Unavailable(m),
+            })?;
+        let key = aes_key(&plaintext).map_err(|_| OpenError::Integrity)?;
+        self.remember(tenant, version, key.clone(), now);
+        Ok(key)
+    }
+
+    /// Seals a value under the tenant's current key. Fails closed (503) if the key service
+    /// is down: nothing is ever written in clear.
+    pub async fn seal(
+        &self,
+        store: &Store,
+        scope: &TenantScope,
+        item: &str,
+        field: &str,
+        plaintext: &[u8],
+        now: i64,
+    ) -> ApiResult<String> {
+        let version = self.current_version(store, scope, now).await?;
+        let key = self
+            .key_for(store, scope, version, now)
+            .await
+            .map_err(ApiError::from)?;
+        let binding = Binding {
+            tenant: scope.tenant_id().as_str(),
+            item,
+            field,
+        };
+        Envelope::seal(&key, version, binding, plaintext)
+            .ok_or_else(|| ApiError::Internal("sealing failed".into()))
+    }
+
+    pub async fn open(
+        &self,
+        store: &Store,
+        scope: &TenantScope,
+        item: &str,
+        field: &str,
+        sealed: &str,
+        now: i64,
+    ) -> Result<Vec<u8>, OpenError> {
+        let envelope = Envelope::parse(sealed).ok_or(OpenError::Integrity)?;
+        let key = self
+            .key_for(store, scope, envelope.key_version, now)
+            .await?;
+        let binding = Binding {
+            tenant: scope.tenant_id().as_str(),
+            item,
+            field,
+        };
+        envelope.open(&key, binding).ok_or(OpenError::Integrity)
+    }
+
+    /// The version a sealed value was made with, if it is one.
+    pub fn version_of(sealed: &str) -> Option<u32> {
+        Envelope::parse(sealed).map(|e| e.key_version)
+    }
+
+    /// The tenant's current key version, if it has any keys.
+    pub async fn current(&self, store: &Store, scope: &TenantScope) -> ApiResult<Option<u32>> {
+        Ok(
+            match store.get(&scope.key(Collection::Key, CURRENT)).await? {
+                Some(item) => Some(item.decode::<CurrentPointer>()?.version),
+                None => None,
+            },
+        )
+    }
+
+    /// Makes a new key version current; old versions keep decrypting.
+    pub async fn rotate(&self, store: &Store, scope: &TenantScope, now: i64) -> ApiResult<u32> {
+        let pointer = store.get(&scope.key(Collection::Key, CURRENT)).await?;
+        let (next, pointer_version) = match &pointer {
+            Some(item) => (
+                item.decode::<CurrentPointer>()?.version + 1,
+                Some(item.version),
+            ),
+            None => (1, None),
+        };
+        let version = self
+            .create_version(store, scope, next, pointer_version, now)
+            .await?;
+        if version != next {
+            return Err(ApiError::Conflict(
+                "another rotation ran at the same time".into(),
+            ));
+        }
+        if let Ok(mut c) = self.current.lock() {
+            c.insert(scope.tenant_id().clone(), (version, now));
+        }
+        Ok(version)
+    }
+
+    /// Crypto-shredding: deletes every wrapped key of the tenant and forgets cached ones, so its
+    /// remaining ciphertext can never be opened again. Returns how many key versions went.
+    pub async fn destroy(&self, store: &Store, scope: &TenantScope) -> ApiResult<usize> {
+        let mut removed = 0;
+        loop {
+            let page = store
+                .table()
+                .query(QuerySpec {
+                    partition: scope.partition(Collection::Key),
+                    range: SortRange::All,
+                    limit: 100,
+                    forward: true,
+                    start_after: None,
+                })
+                .await?;
+            if page.items.is_empty() {
+                break;
+            }
+            for item in &page.items {
+                store.table().delete(&item.key, Condition::None).await?;
+                removed += usize::from(item.key.sk() != CURRENT);
+            }
+        }
+        let tenant = scope.tenant_id();
+        if let Ok(mut keys) = self.keys.lock() {
+            keys.retain(|(t, _), _| t != tenant);
+        }
+        if let Ok(mut c) = self.current.lock() {
+            c.remove(tenant);
+        }
+        Ok(removed)
+    }
+}

@@ -1,0 +1,4 @@
+//! Background jobs: run by their own Lambda function on a schedule, and by the local API in a
+//! background task.
+
+pub mod reencrypt;

@@ -1,0 +1,204 @@
+//! Re-encryption after a key rotation: moves every sealed field of a tenant to the current key
+//! version. Resumable (its cursor and counts are stored after every page) and idempotent (a
+//! field already on the current version is left alone; a profile changed meanwhile is skipped,
+//! since its writer sealed it again anyway).
+
+use crate::app::App;
+use crate::crypto::Keyring;
+use crate::domain::profile::StoredProfile;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::TenantId;
+use crate::store::keys::platform;
+use crate::store::{Collection, Condition, Item, LastKey, QuerySpec, SortRange, StoreError};
+use crate::tenancy::TenantScope;
+use serde::{Deserialize, Serialize};
+
+const PAGE: u32 = 25;
+const STATE_ID: &str = "reencrypt";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub tenant_id: String,
+    pub target_version: u32,
+    pub scanned: u64,
+    pub reencrypted_fields: u64,
+    pub skipped_changed: u64,
+    pub failed_fields: u64,
+    pub done: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    cursor: Option<LastKey>,
+}
+
+/// Records that the tenant has a re-encryption to run (called after a rotation).
+pub async fn schedule(app: &App, scope: &TenantScope, target_version: u32) -> ApiResult<Progress> {
+    let progress = Progress {
+        tenant_id: scope.tenant_id().to_string(),
+        target_version,
+        ..Default::default()
+    };
+    save(app, scope, &progress).await?;
+    let pointer = Item::new(
+        platform::reencrypt_pending(scope.tenant_id()),
+        serde_json::json!({"tenant_id": scope.tenant_id()}),
+    );
+    app.store.put(pointer, Condition::None).await?;
+    Ok(progress)
+}
+
+pub async fn progress(app: &App, scope: &TenantScope) -> ApiResult<Option<Progress>> {
+    Ok(
+        match app.store.get(&scope.key(Collection::Job, STATE_ID)).await? {
+            Some(item) => Some(item.decode()?),
+            None => None,
+        },
+    )
+}
+
+async fn save(app: &App, scope: &TenantScope, progress: &Progress) -> ApiResult<()> {
+    let item = Item::new(
+        scope.key(Collection::Job, STATE_ID),
+        serde_json::to_value(progress).map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    app.store.put(item, Condition::None).await?;
+    Ok(())
+}
+
+/// Runs every pending re-encryption for at most `budget` profiles in all; returns progress.
+pub async fn run_pending(app: &App, budget: u64) -> ApiResult<Vec<Progress>> {
+    let page = app
+        .store
+        .table()
+        .query(QuerySpec {
+            partition: platform::reencrypt_partition(),
+            range: SortRange::All,
+            limit: 100,
+            forward: true,
+            start_after: None,
+        })
+        .await?;
+    let mut out = Vec::new();
+    let mut left = budget;
+    for item in page.items {
+        let Ok(tenant) = TenantId::parse(item.key.sk()) else {
+            continue;
+        };
+        let scope = TenantScope::trusted(tenant.clone());
+        let p = run_tenant(app, &scope, left).await?;
+        left = left.saturating_sub(p.scanned);
+        if p.done {
+            app.store
+                .table()
+                .delete(&platform::reencrypt_pending(&tenant), Condition::None)
+                .await?;
+        }
+        out.push(p);
+        if left == 0 {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Moves up to `budget` more profiles of one tenant to its current key version.
+pub async fn run_tenant(app: &App, scope: &TenantScope, budget: u64) -> ApiResult<Progress> {
+    let Some(current) = app.keyring.current(&app.store, scope).await? else {
+        return Ok(Progress {
+            tenant_id: scope.tenant_id().to_string(),
+            done: true,
+            ..Default::default()
+        });
+    };
+    let mut p = progress(app, scope).await?.unwrap_or_default();
+    if p.target_version != current {
+        p = Progress {
+            tenant_id: scope.tenant_id().to_string(),
+            target_version: current,
+            ..Default::default()
+        };
+    }
+    let mut scanned_now = 0;
+    while !p.done && scanned_now < budget {
+        let limit = (budget - scanned_now).min(u64::from(PAGE)) as u32;
+        let spec = QuerySpec {
+            partition: scope.partition(Collection::Profile),
+            range: SortRange::All,
+            limit,
+            forward: true,
+            start_after: p.cursor.clone(),
+        };
+        let page = app.store.table().query(spec).await?;
+        for item in &page.items {
+            p.scanned += 1;
+            scanned_now += 1;
+            reencrypt_item(app, scope, item, current, &mut p).await?;
+        }
+        p.cursor = page.last;
+        p.done = p.cursor.is_none();
+        save(app, scope, &p).await?;
+    }
+    tracing::info!(event = "reencrypt_progress", tenant = %scope.tenant_id(), target = p.target_version, scanned = p.scanned, reencrypted = p.reencrypted_fields, done = p.done, "re-encryption progress");
+    Ok(p)
+}
+
+async fn reencrypt_item(
+    app: &App,
+    scope: &TenantScope,
+    item: &Item,
+    current: u32,
+    p: &mut Progress,
+) -> ApiResult<()> {
+    let mut profile: StoredProfile = item.decode()?;
+    let item_ref = format!("PROFILE/{}", profile.user_id);
+    let now = app.clock.now();
+    let mut changed = 0;
+    for (field, sealed) in profile.sealed.iter_mut() {
+        if Keyring::version_of(sealed).is_some_and(|v| v >= current) {
+            continue;
+        }
+        match app
+            .keyring
+            .open(&app.store, scope, &item_ref, field, sealed, now)
+            .await
+        {
+            Ok(plain) => {
+                *sealed = app
+                    .keyring
+                    .seal(&app.store, scope, &item_ref, field, &plain, now)
+                    .await?;
+                changed += 1;
+            }
+            Err(e) => {
+                tracing::error!(event = "reencrypt_field_failed", tenant = %scope.tenant_id(), field = %field, error = ?e, "a sealed field could not be re-encrypted");
+                p.failed_fields += 1;
+            }
+        }
+    }
+    if changed == 0 {
+        return Ok(());
+    }
+    let mut updated = item.clone();
+    updated.body = serde_json::to_value(&profile).map_err(|e| ApiError::Internal(e.to_string()))?;
+    match app.store.update(updated).await {
+        Ok(_) => p.reencrypted_fields += changed,
+        Err(StoreError::ConditionFailed) => p.skipped_changed += 1,
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+/// The whole `main` of the `keys-reencrypt` function, run on a schedule: works through the
+/// pending re-encryptions within one invocation's budget and returns the progress.
+pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
+    crate::logging::init();
+    let app = crate::lambda::aws_app().await?;
+    let app = &app;
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |_event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+            let progress = run_pending(app, 5_000)
+                .await
+                .map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
+            Ok::<_, lambda_runtime::Error>(serde_json::json!({"tenants": progress}))
+        },
+    ))
+    .await
+}
