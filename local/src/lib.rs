@@ -40,10 +40,7 @@ pub struct Options {
 
 impl Options {
     pub fn new(data_dir: PathBuf) -> Self {
-        Self {
-            data_dir,
-            allowed_origins: vec![DEFAULT_ORIGIN.to_string()],
-        }
+        Self { data_dir, allowed_origins: vec![DEFAULT_ORIGIN.to_string()] }
     }
 }
 
@@ -61,27 +58,15 @@ pub async fn prepare(opts: &Options) -> Result<(Arc<App>, Option<DemoCredentials
         let _ = std::fs::remove_file(dir.join("store.redb"));
         seed::write_local_keys(&secrets).map_err(io)?;
     }
-    let table = EmbeddedTable::open(&dir.join("store.redb"))
-        .map_err(|e| LocalError::DataDir(dir.clone(), e.to_string()))?;
+    let table = EmbeddedTable::open(&dir.join("store.redb")).map_err(|e| LocalError::DataDir(dir.clone(), e.to_string()))?;
     let store = Store::new(Arc::new(table));
     let keys = LocalKeyRing::open_or_create(&dir.join("keys/master.key")).map_err(io)?;
-    let app = Arc::new(App::new(
-        Config::local(opts.allowed_origins.clone()),
-        store,
-        Arc::new(secrets),
-        Arc::new(keys),
-        Arc::new(SystemClock),
-    ));
+    let app =
+        Arc::new(App::new(Config::local(opts.allowed_origins.clone()), store, Arc::new(secrets), Arc::new(keys), Arc::new(SystemClock)));
     let mut seeded = None;
     if fresh {
-        let creds = seed::seed_demo(&app.store, &app.clock.now_rfc3339())
-            .await
-            .map_err(|e| LocalError::Seed(e.to_string()))?;
-        write_private(
-            &creds_path,
-            &serde_json::to_string_pretty(&creds).unwrap_or_default(),
-        )
-        .map_err(io)?;
+        let creds = seed::seed_demo(&app.store, &app.clock.now_rfc3339()).await.map_err(|e| LocalError::Seed(e.to_string()))?;
+        write_private(&creds_path, &serde_json::to_string_pretty(&creds).unwrap_or_default()).map_err(io)?;
         seeded = Some(creds);
     }
     Ok((app, seeded))
@@ -90,12 +75,7 @@ pub async fn prepare(opts: &Options) -> Result<(Arc<App>, Option<DemoCredentials
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut f = std::fs::OpenOptions::new().create(true).truncate(true).write(true).mode(0o600).open(path)?;
     f.write_all(text.as_bytes())
 }
 
@@ -105,18 +85,12 @@ pub fn router(app: Arc<App>) -> Router {
 
 /// Serves on an already bound listener until the task is dropped.
 pub async fn serve(listener: tokio::net::TcpListener, app: Arc<App>) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(app).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await
+    axum::serve(listener, router(app).into_make_service_with_connect_info::<SocketAddr>()).await
 }
 
 /// Starts the server on 127.0.0.1:`port` (0 for any) in the background; returns its address.
 pub async fn start(app: Arc<App>, port: u16) -> Result<SocketAddr, LocalError> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .map_err(LocalError::Listen)?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.map_err(LocalError::Listen)?;
     let addr = listener.local_addr().map_err(LocalError::Listen)?;
     tokio::spawn(async move {
         if let Err(e) = serve(listener, app).await {
@@ -140,61 +114,35 @@ pub fn start_jobs(app: Arc<App>) {
     });
 }
 
-async fn serve_request(
-    State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request,
-) -> Response {
+async fn serve_request(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let request_id = shared::ids::random_token(10).to_ascii_lowercase();
     let path = parts.uri.path().to_string();
-    let origin = parts
-        .headers
-        .get("origin")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let origin = parts.headers.get("origin").and_then(|v| v.to_str().ok()).map(str::to_string);
     if parts.method == axum::http::Method::OPTIONS {
         let (status, headers) = shared::cors::preflight(&app.config, origin.as_deref(), &path);
-        return into_axum(ApiResponse {
-            status,
-            headers,
-            body: Vec::new(),
-        });
+        return into_axum(ApiResponse { status, headers, body: Vec::new() });
     }
     let Some((route, path_id)) = Route::resolve(parts.method.as_str(), &path) else {
-        let err = if Route::methods_for(&path).is_empty() {
-            ApiError::NoRoute
-        } else {
-            ApiError::MethodNotAllowed
-        };
+        let err = if Route::methods_for(&path).is_empty() { ApiError::NoRoute } else { ApiError::MethodNotAllowed };
         return into_axum(finish(&app, Err(err), &request_id, origin.as_deref()));
     };
     let limit = app.config.max_body_bytes;
     let body = match axum::body::to_bytes(body, limit).await {
         Ok(b) => b.to_vec(),
+        Err(_) => return into_axum(finish(&app, Err(ApiError::PayloadTooLarge { limit }), &request_id, origin.as_deref())),
+    };
+    let query = match axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(&parts.uri) {
+        Ok(q) => q.0,
         Err(_) => {
             return into_axum(finish(
                 &app,
-                Err(ApiError::PayloadTooLarge { limit }),
+                Err(ApiError::BadRequest("the query string is malformed".into())),
                 &request_id,
                 origin.as_deref(),
             ))
         }
     };
-    let query =
-        match axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(
-            &parts.uri,
-        ) {
-            Ok(q) => q.0,
-            Err(_) => {
-                return into_axum(finish(
-                    &app,
-                    Err(ApiError::BadRequest("the query string is malformed".into())),
-                    &request_id,
-                    origin.as_deref(),
-                ))
-            }
-        };
     let api_req = ApiRequest {
         method: parts.method.as_str().to_string(),
         path: path.clone(),
@@ -213,7 +161,5 @@ fn into_axum(resp: ApiResponse) -> Response {
     for (k, v) in &resp.headers {
         builder = builder.header(k, v);
     }
-    builder
-        .body(Body::from(resp.body))
-        .unwrap_or_else(|_| Response::new(Body::empty()))
+    builder.body(Body::from(resp.body)).unwrap_or_else(|_| Response::new(Body::empty()))
 }

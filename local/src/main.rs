@@ -16,12 +16,8 @@ fn usage() -> ExitCode {
 #[tokio::main]
 async fn main() -> ExitCode {
     shared::logging::init();
-    let mut port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
-    let mut data_dir =
-        PathBuf::from(std::env::var("LOCAL_DATA_DIR").unwrap_or_else(|_| ".local-data".into()));
+    let mut port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(3000);
+    let mut data_dir = PathBuf::from(std::env::var("LOCAL_DATA_DIR").unwrap_or_else(|_| ".local-data".into()));
     let mut origins: Option<String> = std::env::var("ALLOWED_ORIGINS").ok();
     let mut totp_for: Option<String> = None;
     let mut args = std::env::args().skip(1);
@@ -48,11 +44,7 @@ async fn main() -> ExitCode {
     }
     let mut opts = Options::new(data_dir.clone());
     if let Some(o) = origins {
-        opts.allowed_origins = o
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect();
+        opts.allowed_origins = o.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
     }
     let (app, seeded) = match prepare(&opts).await {
         Ok(v) => v,
@@ -71,9 +63,7 @@ async fn main() -> ExitCode {
     };
     let creds = data_dir.join(CREDENTIALS_FILE);
     if seeded.is_some() {
-        eprintln!(
-            "Seeded synthetic demo data (root admin and two demo companies, one user per role)."
-        );
+        eprintln!("Seeded synthetic demo data (root admin and two demo companies, one user per role).");
     }
     eprintln!(
         "Local API on http://{addr}\nDemo credentials: {}\nSign in:\n  curl -s http://{addr}/v1/auth/login -H 'content-type: application/json' \\\n    -d '{{\"email\":\"traveler@alpine.demo\",\"password\":\"<password from the file>\"}}'\nAdmins add \"totp\": the code from `cargo run --bin local-api -- totp admin@alpine.demo`.",
@@ -86,33 +76,19 @@ async fn main() -> ExitCode {
 fn print_totp(data_dir: &std::path::Path, email: &str) -> ExitCode {
     let path = data_dir.join(CREDENTIALS_FILE);
     let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!(
-            "local-api: no {} yet; start the local API once first",
-            path.display()
-        );
+        eprintln!("local-api: no {} yet; start the local API once first", path.display());
         return ExitCode::FAILURE;
     };
     let creds: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-    let secret = creds["users"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|u| u["email"] == email)
-        .and_then(|u| u["totp_secret"].as_str());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
+    let secret = creds["users"].as_array().into_iter().flatten().find(|u| u["email"] == email).and_then(|u| u["totp_secret"].as_str());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default();
     match secret.and_then(|s| shared::auth::totp::code_at(s, now)) {
         Some(code) => {
             println!("{code}");
             ExitCode::SUCCESS
         }
         None => {
-            eprintln!(
-                "local-api: {email} has no TOTP secret in {}",
-                path.display()
-            );
+            eprintln!("local-api: {email} has no TOTP secret in {}", path.display());
             ExitCode::FAILURE
         }
     }

@@ -29,13 +29,7 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(
-        config: Config,
-        store: Store,
-        secrets: Arc<dyn Secrets>,
-        keys: Arc<dyn KeyService>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(config: Config, store: Store, secrets: Arc<dyn Secrets>, keys: Arc<dyn KeyService>, clock: Arc<dyn Clock>) -> Self {
         let ttl = config.auth_cache_seconds as i64;
         Self {
             config,
@@ -54,10 +48,7 @@ impl App {
     pub async fn verifier(&self) -> ApiResult<&TokenVerifier> {
         self.verifier
             .get_or_try_init(|| async {
-                let jwks = self
-                    .secrets
-                    .get(&self.config.verification_keys_secret)
-                    .await?;
+                let jwks = self.secrets.get(&self.config.verification_keys_secret).await?;
                 TokenVerifier::from_jwks(&jwks, &self.config.issuer, &self.config.audience)
                     .map_err(|e| ApiError::Unavailable(format!("verification keys: {e}")))
             })
@@ -67,9 +58,11 @@ impl App {
     pub async fn signer(&self) -> ApiResult<&TokenSigner> {
         self.signer
             .get_or_try_init(|| async {
-                let id = self.config.signing_key_secret.as_deref().ok_or_else(|| {
-                    ApiError::Internal("this function may not sign tokens".into())
-                })?;
+                let id = self
+                    .config
+                    .signing_key_secret
+                    .as_deref()
+                    .ok_or_else(|| ApiError::Internal("this function may not sign tokens".into()))?;
                 let secret = self.secrets.get(id).await?;
                 TokenSigner::from_secret(&secret, &self.config.issuer, &self.config.audience)
                     .map_err(|e| ApiError::Unavailable(format!("signing key: {e}")))
@@ -81,14 +74,10 @@ impl App {
         self.cursor
             .get_or_try_init(|| async {
                 let id =
-                    self.config.cursor_key_secret.as_deref().ok_or_else(|| {
-                        ApiError::Internal("this function has no cursor key".into())
-                    })?;
+                    self.config.cursor_key_secret.as_deref().ok_or_else(|| ApiError::Internal("this function has no cursor key".into()))?;
                 let secret = self.secrets.get(id).await?;
                 if secret.len() < 32 {
-                    return Err(ApiError::Unavailable(
-                        "cursor key shorter than 32 bytes".into(),
-                    ));
+                    return Err(ApiError::Unavailable("cursor key shorter than 32 bytes".into()));
                 }
                 Ok(CursorCodec::new(secret.as_bytes()))
             })
@@ -97,23 +86,13 @@ impl App {
 
     /// The user's current record, cached for the configured window so that role changes and
     /// deactivation take effect within it.
-    pub async fn current_user(
-        &self,
-        tenant: Option<&TenantId>,
-        user_id: &crate::ids::UserId,
-    ) -> ApiResult<Option<UserRecord>> {
+    pub async fn current_user(&self, tenant: Option<&TenantId>, user_id: &crate::ids::UserId) -> ApiResult<Option<UserRecord>> {
         let now = self.clock.now();
-        let cache_key = format!(
-            "{}/{}",
-            tenant.map(TenantId::as_str).unwrap_or("-"),
-            user_id
-        );
+        let cache_key = format!("{}/{}", tenant.map(TenantId::as_str).unwrap_or("-"), user_id);
         if let Some(hit) = self.users.get(&cache_key, now) {
             return Ok(hit);
         }
-        let record = users::load(&self.store, &UserHome::of(tenant), user_id)
-            .await?
-            .map(|(u, _)| u);
+        let record = users::load(&self.store, &UserHome::of(tenant), user_id).await?.map(|(u, _)| u);
         self.users.put(cache_key, record.clone(), now);
         Ok(record)
     }
@@ -123,20 +102,14 @@ impl App {
         if let Some(hit) = self.tenants.get(tenant, now) {
             return Ok(hit);
         }
-        let status = tenants::load(&self.store, tenant)
-            .await?
-            .map(|(t, _)| t.status);
+        let status = tenants::load(&self.store, tenant).await?.map(|(t, _)| t.status);
         self.tenants.put(tenant.clone(), status, now);
         Ok(status)
     }
 
     /// Drops cached state after this container changed it, so its own next call sees it.
     pub fn forget_user(&self, tenant: Option<&TenantId>, user_id: &crate::ids::UserId) {
-        self.users.remove(&format!(
-            "{}/{}",
-            tenant.map(TenantId::as_str).unwrap_or("-"),
-            user_id
-        ));
+        self.users.remove(&format!("{}/{}", tenant.map(TenantId::as_str).unwrap_or("-"), user_id));
     }
 
     pub fn forget_tenant(&self, tenant: &TenantId) {
@@ -154,18 +127,12 @@ impl<K: std::hash::Hash + Eq, V: Clone> TtlCache<K, V> {
     const MAX_ENTRIES: usize = 10_000;
 
     pub fn new(ttl_seconds: i64) -> Self {
-        Self {
-            ttl: ttl_seconds,
-            entries: Mutex::new(HashMap::new()),
-        }
+        Self { ttl: ttl_seconds, entries: Mutex::new(HashMap::new()) }
     }
 
     pub fn get(&self, key: &K, now: i64) -> Option<V> {
         let entries = self.entries.lock().ok()?;
-        entries
-            .get(key)
-            .filter(|(at, _)| now - at < self.ttl)
-            .map(|(_, v)| v.clone())
+        entries.get(key).filter(|(at, _)| now - at < self.ttl).map(|(_, v)| v.clone())
     }
 
     pub fn put(&self, key: K, value: V, now: i64) {

@@ -8,26 +8,17 @@ use serde_json::{json, Value};
 pub async fn decide(app: &App, event: &Value) -> Result<Value, &'static str> {
     let headers = event.get("headers").and_then(Value::as_object);
     let token = headers
-        .and_then(|h| {
-            h.iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-        })
+        .and_then(|h| h.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")))
         .and_then(|(_, v)| v.as_str())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or("Unauthorized")?;
-    let method_arn = event
-        .get("methodArn")
-        .and_then(Value::as_str)
-        .ok_or("Unauthorized")?;
+    let method_arn = event.get("methodArn").and_then(Value::as_str).ok_or("Unauthorized")?;
     let verifier = app.verifier().await.map_err(|_| "Unauthorized")?;
     let claims = verifier.verify(token).map_err(|_| "Unauthorized")?;
     // arn:aws:execute-api:region:account:api-id/stage/METHOD/path -> allow the whole stage,
     // because the per-route permission is decided in the function.
     let mut parts = method_arn.splitn(3, '/');
-    let (api, stage) = (
-        parts.next().ok_or("Unauthorized")?,
-        parts.next().ok_or("Unauthorized")?,
-    );
+    let (api, stage) = (parts.next().ok_or("Unauthorized")?, parts.next().ok_or("Unauthorized")?);
     let roles: Vec<&str> = claims.roles.iter().map(|r| r.as_str()).collect();
     Ok(json!({
         "principalId": claims.sub,
@@ -44,12 +35,8 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     crate::logging::init();
     let app = crate::lambda::aws_app().await?;
     let app = &app;
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: lambda_runtime::LambdaEvent<Value>| async move {
-            decide(app, &event.payload)
-                .await
-                .map_err(lambda_runtime::Error::from)
-        },
-    ))
+    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<Value>| async move {
+        decide(app, &event.payload).await.map_err(lambda_runtime::Error::from)
+    }))
     .await
 }

@@ -54,9 +54,7 @@ impl Config {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
-    pub fn from_lookup(
-        get: impl Fn(&str) -> Option<String>,
-    ) -> Result<(Self, String), ConfigError> {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<(Self, String), ConfigError> {
         let mut missing = Vec::new();
         let mut required = |name: &str| {
             get(name).filter(|v| !v.is_empty()).unwrap_or_else(|| {
@@ -74,11 +72,7 @@ impl Config {
         }
         let auth_cache_seconds = match get("AUTH_CACHE_SECONDS") {
             None => 30,
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|s| *s <= 60)
-                .ok_or_else(|| ConfigError("AUTH_CACHE_SECONDS must be 0..=60".into()))?,
+            Some(v) => v.parse::<u64>().ok().filter(|s| *s <= 60).ok_or_else(|| ConfigError("AUTH_CACHE_SECONDS must be 0..=60".into()))?,
         };
         let allowed_origins = get("ALLOWED_ORIGINS")
             .unwrap_or_else(|| DEFAULT_ORIGIN.into())
@@ -111,13 +105,7 @@ mod tests {
     #[test]
     fn names_every_missing_variable() {
         let err = Config::from_lookup(|_| None).unwrap_err().to_string();
-        for v in [
-            "APP_ENV",
-            "TABLE_NAME",
-            "TOKEN_ISSUER",
-            "TOKEN_AUDIENCE",
-            "VERIFICATION_KEYS_SECRET_ID",
-        ] {
+        for v in ["APP_ENV", "TABLE_NAME", "TOKEN_ISSUER", "TOKEN_AUDIENCE", "VERIFICATION_KEYS_SECRET_ID"] {
             assert!(err.contains(v), "{err}");
         }
     }

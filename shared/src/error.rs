@@ -12,10 +12,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 }
 
@@ -85,9 +82,7 @@ impl ApiError {
         match self {
             ApiError::MalformedJson(_) | ApiError::BadRequest(_) => 400,
             ApiError::Validation(_) => 422,
-            ApiError::Unauthenticated
-            | ApiError::InvalidCredentials
-            | ApiError::SecondFactorRequired => 401,
+            ApiError::Unauthenticated | ApiError::InvalidCredentials | ApiError::SecondFactorRequired => 401,
             ApiError::LockedOut { .. } => 429,
             ApiError::SecondFactorMissing | ApiError::Forbidden => 403,
             ApiError::NotFound | ApiError::NoRoute => 404,
@@ -167,9 +162,7 @@ impl From<crate::store::StoreError> for ApiError {
         use crate::store::StoreError;
         match e {
             StoreError::ConditionFailed => ApiError::StaleVersion,
-            StoreError::BadCursor => {
-                ApiError::validation("cursor", "the cursor is not valid for this list")
-            }
+            StoreError::BadCursor => ApiError::validation("cursor", "the cursor is not valid for this list"),
             StoreError::Unavailable(m) => ApiError::Unavailable(m),
             other => ApiError::Internal(other.to_string()),
         }

@@ -40,21 +40,25 @@ impl ApiRequest {
 pub struct Reply {
     pub status: u16,
     pub body: Option<Value>,
+    /// Who the request turned out to be about, when no token said so (a successful sign-in).
+    pub subject: Option<Caller>,
 }
 
 impl Reply {
     pub fn ok(body: Value) -> ApiResult<Reply> {
-        Ok(Reply {
-            status: 200,
-            body: Some(body),
-        })
+        Ok(Reply { status: 200, body: Some(body), subject: None })
     }
     pub fn created(body: Value) -> ApiResult<Reply> {
-        Ok(Reply {
-            status: 201,
-            body: Some(body),
-        })
+        Ok(Reply { status: 201, body: Some(body), subject: None })
     }
+}
+
+/// Who made a request, for the audit trail and the request log.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: String,
+    pub tenant: Option<TenantId>,
+    pub roles: Vec<String>,
 }
 
 /// A finished HTTP answer.
@@ -67,10 +71,7 @@ pub struct ApiResponse {
 
 impl ApiResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -126,17 +127,13 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     serde_json::from_slice(body).map_err(|e| {
         use serde_json::error::Category;
         match e.classify() {
-            Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::MalformedJson(format!("line {} column {}", e.line(), e.column()))
-            }
+            Category::Syntax | Category::Eof | Category::Io => ApiError::MalformedJson(format!("line {} column {}", e.line(), e.column())),
             Category::Data => {
                 let msg = e.to_string();
                 let field = msg
                     .split('`')
                     .nth(1)
-                    .filter(|_| {
-                        msg.starts_with("unknown field") || msg.starts_with("missing field")
-                    })
+                    .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"))
                     .unwrap_or("body")
                     .to_string();
                 let message = msg.split(" at line ").next().unwrap_or(&msg).to_string();
@@ -152,8 +149,14 @@ pub async fn handle(app: &App, route: &Route, req: ApiRequest) -> ApiResponse {
     let origin = req.header("origin").map(str::to_string);
     let request_id = req.request_id.clone();
     let method = req.method.clone();
-    let (result, actor) = run(app, route, req).await;
+    let audit_facts = AuditFacts::of(route, &req);
+    let (result, caller) = run(app, route, req).await;
+    let caller = caller.or_else(|| result.as_ref().ok().and_then(|r| r.subject.clone()));
     let response = finish(app, result, &request_id, origin.as_deref());
+    if route.access != Access::Public || route.id == crate::routes::RouteId::Login {
+        record(app, route, &audit_facts, caller.as_ref(), response.status, &request_id).await;
+    }
+    let actor = caller.as_ref().map(|c| (c.user_id.clone(), c.tenant.as_ref().map(|t| t.to_string())));
     tracing::info!(
         request_id = %request_id,
         method = %method,
@@ -170,81 +173,105 @@ pub async fn handle(app: &App, route: &Route, req: ApiRequest) -> ApiResponse {
 
 /// Turns a handler's result into the HTTP answer: JSON or problem+json, with the request id,
 /// security headers and CORS headers.
-pub fn finish(
-    app: &App,
-    result: ApiResult<Reply>,
-    request_id: &str,
-    origin: Option<&str>,
-) -> ApiResponse {
+pub fn finish(app: &App, result: ApiResult<Reply>, request_id: &str, origin: Option<&str>) -> ApiResponse {
     let (status, body) = match result {
-        Ok(reply) => (
-            reply.status,
-            reply
-                .body
-                .map(|b| serde_json::to_vec(&b).unwrap_or_default()),
-        ),
+        Ok(reply) => (reply.status, reply.body.map(|b| serde_json::to_vec(&b).unwrap_or_default())),
         Err(err) => {
             if let ApiError::Internal(detail) | ApiError::Unavailable(detail) = &err {
                 tracing::error!(request_id = %request_id, error = %detail, "request failed");
             }
             let problem = err.to_problem(Some(request_id.to_string()));
-            (
-                problem.status,
-                Some(serde_json::to_vec(&problem).unwrap_or_default()),
-            )
+            (problem.status, Some(serde_json::to_vec(&problem).unwrap_or_default()))
         }
     };
     let mut headers = vec![("x-request-id".to_string(), request_id.to_string())];
     headers.extend(security_headers());
     if body.is_some() {
-        let media = if status >= 400 {
-            "application/problem+json"
-        } else {
-            "application/json"
-        };
+        let media = if status >= 400 { "application/problem+json" } else { "application/json" };
         headers.push(("content-type".into(), media.into()));
     }
     if status == 401 {
         headers.push(("www-authenticate".into(), "Bearer".into()));
     }
     headers.extend(crate::cors::response_headers(&app.config, origin));
-    ApiResponse {
-        status,
-        headers,
-        body: body.unwrap_or_default(),
-    }
+    ApiResponse { status, headers, body: body.unwrap_or_default() }
 }
 
 pub fn security_headers() -> Vec<(String, String)> {
     vec![
         ("cache-control".into(), "no-store".into()),
         ("x-content-type-options".into(), "nosniff".into()),
-        (
-            "content-security-policy".into(),
-            "default-src 'none'; frame-ancestors 'none'".into(),
-        ),
+        ("content-security-policy".into(), "default-src 'none'; frame-ancestors 'none'".into()),
     ]
 }
 
-type Actor = Option<(String, Option<String>)>;
+/// Request facts the audit event needs, taken before the request is consumed.
+struct AuditFacts {
+    resource: String,
+    named_tenant: Option<TenantId>,
+    source_ip: String,
+    user_agent: String,
+}
 
-async fn run(app: &App, route: &Route, req: ApiRequest) -> (ApiResult<Reply>, Actor) {
+impl AuditFacts {
+    fn of(route: &Route, req: &ApiRequest) -> Self {
+        let named = req.query.get("tenant_id").map(String::as_str).or(if route.resource == Resource::Tenant {
+            req.path_id.as_deref()
+        } else {
+            None
+        });
+        Self {
+            resource: req.path.clone(),
+            named_tenant: named.and_then(|t| TenantId::parse(t).ok()),
+            source_ip: req.source_ip.clone(),
+            user_agent: req.header("user-agent").unwrap_or_default().chars().take(256).collect(),
+        }
+    }
+}
+
+fn outcome(status: u16) -> &'static str {
+    match status {
+        200..=299 => "success",
+        401 | 403 | 429 => "denied",
+        404 => "not_found",
+        400..=499 => "rejected",
+        _ => "error",
+    }
+}
+
+/// Writes the request's audit event: into the caller's tenant chain, for root_admin into the
+/// chain of the tenant it named, otherwise into the platform chain.
+async fn record(app: &App, route: &Route, facts: &AuditFacts, caller: Option<&Caller>, status: u16, request_id: &str) {
+    let tenant = match caller {
+        Some(c) if c.tenant.is_some() => c.tenant.clone(),
+        Some(_) => facts.named_tenant.clone(),
+        None => None,
+    };
+    let input = crate::audit::AuditInput {
+        tenant,
+        actor: caller.map(|c| c.user_id.clone()).unwrap_or_else(|| "anonymous".into()),
+        roles: caller.map(|c| c.roles.clone()).unwrap_or_default(),
+        action: route.function.to_string(),
+        resource: facts.resource.clone(),
+        outcome: outcome(status).to_string(),
+        status,
+        request_id: request_id.to_string(),
+        source_ip: facts.source_ip.clone(),
+        user_agent: facts.user_agent.clone(),
+        time: crate::clock::rfc3339_millis(app.clock.now_millis()),
+    };
+    if let Err(e) = crate::audit::append(&app.store, input).await {
+        tracing::error!(event = "audit_write_failed", request_id, error = %e, "an audit event could not be written");
+    }
+}
+
+async fn run(app: &App, route: &Route, req: ApiRequest) -> (ApiResult<Reply>, Option<Caller>) {
     if req.body.len() > app.config.max_body_bytes {
-        return (
-            Err(ApiError::PayloadTooLarge {
-                limit: app.config.max_body_bytes,
-            }),
-            None,
-        );
+        return (Err(ApiError::PayloadTooLarge { limit: app.config.max_body_bytes }), None);
     }
     if !req.body.is_empty() {
         let json = req.header("content-type").is_some_and(|c| {
-            let media = c
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
+            let media = c.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
             media == "application/json" || media.ends_with("+json")
         });
         if !json {
@@ -258,11 +285,10 @@ async fn run(app: &App, route: &Route, req: ApiRequest) -> (ApiResult<Reply>, Ac
             Err(e) => return (Err(e), None),
         },
     };
-    let actor = auth.as_ref().map(|a| {
-        (
-            a.principal().user_id.to_string(),
-            a.principal().tenant_id.as_ref().map(|t| t.to_string()),
-        )
+    let actor = auth.as_ref().map(|a| Caller {
+        user_id: a.principal().user_id.to_string(),
+        tenant: a.principal().tenant_id.clone(),
+        roles: a.principal().roles.iter().map(|r| r.to_string()).collect(),
     });
     // A company user naming another tenant learns nothing about it, whatever the route.
     if let (Some(ctx), Some(named)) = (&auth, req.query.get("tenant_id")) {
@@ -285,10 +311,7 @@ async fn run(app: &App, route: &Route, req: ApiRequest) -> (ApiResult<Reply>, Ac
 pub async fn authenticate(app: &App, req: &ApiRequest) -> ApiResult<AuthContext> {
     let token = req
         .header("authorization")
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(ApiError::Unauthenticated)?;
@@ -301,16 +324,8 @@ pub async fn authenticate(app: &App, req: &ApiRequest) -> ApiResult<AuthContext>
         }
     })?;
     let user_id = UserId::parse(&claims.sub).map_err(|_| ApiError::Unauthenticated)?;
-    let tenant_id = claims
-        .tid
-        .as_deref()
-        .map(TenantId::parse)
-        .transpose()
-        .map_err(|_| ApiError::Unauthenticated)?;
-    let user = app
-        .current_user(tenant_id.as_ref(), &user_id)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
+    let tenant_id = claims.tid.as_deref().map(TenantId::parse).transpose().map_err(|_| ApiError::Unauthenticated)?;
+    let user = app.current_user(tenant_id.as_ref(), &user_id).await?.ok_or(ApiError::Unauthenticated)?;
     if !user.is_active() || user.tenant_id != tenant_id {
         return Err(ApiError::Unauthenticated);
     }
@@ -328,22 +343,12 @@ pub async fn authenticate(app: &App, req: &ApiRequest) -> ApiResult<AuthContext>
         arranger_scope: user.arranger_scope.clone(),
         amr: claims.amr,
     };
-    Ok(AuthContext::new(
-        principal,
-        req.request_id.clone(),
-        req.source_ip.clone(),
-    ))
+    Ok(AuthContext::new(principal, req.request_id.clone(), req.source_ip.clone()))
 }
 
 /// Function-level authorization from the matrix. A denied caller learns nothing about ids it
 /// may not know: another tenant's resource answers 404, its own tenant's 403.
-async fn authorize(
-    app: &App,
-    route: &Route,
-    ctx: &AuthContext,
-    permission: Permission,
-    req: &ApiRequest,
-) -> ApiResult<()> {
+async fn authorize(app: &App, route: &Route, ctx: &AuthContext, permission: Permission, req: &ApiRequest) -> ApiResult<()> {
     if ctx.grant(permission) == Grant::Denied {
         if !resource_visible(app, route.resource, ctx, req).await? {
             return Err(ApiError::NotFound);
@@ -351,11 +356,7 @@ async fn authorize(
         tracing::warn!(request_id = %req.request_id, actor = %ctx.principal().user_id, route = route.path, "authorization denied");
         return Err(ApiError::Forbidden);
     }
-    let admin_role = ctx
-        .principal()
-        .roles
-        .iter()
-        .any(|r| r.requires_second_factor());
+    let admin_role = ctx.principal().roles.iter().any(|r| r.requires_second_factor());
     if permission.is_admin_action() && admin_role && !ctx.principal().has_second_factor() {
         return Err(ApiError::SecondFactorMissing);
     }
@@ -363,22 +364,13 @@ async fn authorize(
 }
 
 /// Whether the caller may know that the resource named in the path exists.
-async fn resource_visible(
-    app: &App,
-    resource: Resource,
-    ctx: &AuthContext,
-    req: &ApiRequest,
-) -> ApiResult<bool> {
+async fn resource_visible(app: &App, resource: Resource, ctx: &AuthContext, req: &ApiRequest) -> ApiResult<bool> {
     let Some(id) = req.path_id.as_deref() else {
         return Ok(true);
     };
     match resource {
         Resource::None => Ok(true),
-        Resource::Tenant => Ok(ctx
-            .principal()
-            .tenant_id
-            .as_ref()
-            .is_some_and(|own| own.as_str() == id)),
+        Resource::Tenant => Ok(ctx.principal().tenant_id.as_ref().is_some_and(|own| own.as_str() == id)),
         Resource::User => {
             let Ok(user_id) = UserId::parse(id) else {
                 return Ok(false);
@@ -387,9 +379,7 @@ async fn resource_visible(
                 return Ok(false);
             };
             let home = crate::domain::users::UserHome::Tenant(scope);
-            Ok(crate::domain::users::load(&app.store, &home, &user_id)
-                .await?
-                .is_some())
+            Ok(crate::domain::users::load(&app.store, &home, &user_id).await?.is_some())
         }
     }
 }

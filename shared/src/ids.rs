@@ -22,11 +22,7 @@ pub fn random_token(bytes: usize) -> String {
 fn well_formed(prefix: &str, s: &str) -> bool {
     s.strip_prefix(prefix)
         .and_then(|r| r.strip_prefix('_'))
-        .is_some_and(|r| {
-            r.len() == ID_CHARS
-                && r.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
+        .is_some_and(|r| r.len() == ID_CHARS && r.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
 }
 
 macro_rules! id_type {
@@ -41,8 +37,7 @@ macro_rules! id_type {
             }
             /// Parses an id from untrusted input; a malformed id is a validation error.
             pub fn parse(s: &str) -> ApiResult<Self> {
-                Self::try_from(s.to_string())
-                    .map_err(|_| ApiError::validation($field, "is not a well-formed id"))
+                Self::try_from(s.to_string()).map_err(|_| ApiError::validation($field, "is not a well-formed id"))
             }
             pub fn as_str(&self) -> &str {
                 &self.0
@@ -85,18 +80,8 @@ mod tests {
     fn generated_ids_parse_and_foreign_shapes_do_not() {
         let t = TenantId::generate();
         assert_eq!(TenantId::parse(t.as_str()).unwrap(), t);
-        assert!(
-            UserId::parse(t.as_str()).is_err(),
-            "a tenant id is not a user id"
-        );
-        for bad in [
-            "",
-            "t_",
-            "t_ABCDEFGHIJKLMNOP",
-            "t_abc",
-            "t_aaaaaaaaaaaaaaaa#USER",
-            "x_aaaaaaaaaaaaaaaa",
-        ] {
+        assert!(UserId::parse(t.as_str()).is_err(), "a tenant id is not a user id");
+        for bad in ["", "t_", "t_ABCDEFGHIJKLMNOP", "t_abc", "t_aaaaaaaaaaaaaaaa#USER", "x_aaaaaaaaaaaaaaaa"] {
             assert!(TenantId::parse(bad).is_err(), "{bad}");
         }
     }

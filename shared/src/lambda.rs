@@ -20,36 +20,21 @@ pub type Error = lambda_http::Error;
 /// secrets and keys are fetched on first use.
 pub async fn aws_app() -> Result<App, Error> {
     let (config, table) = Config::from_env()?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    let store = Store::new(Arc::new(DynamoTable::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        table,
-    )));
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let store = Store::new(Arc::new(DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), table)));
     let secrets = Arc::new(AwsSecrets::new(aws_sdk_secretsmanager::Client::new(&sdk)));
     // A function without a data key id cannot seal or open anything: it fails closed.
     let keys: Arc<dyn KeyService> = match &config.data_key_id {
-        Some(id) => Arc::new(KmsKeyService::new(
-            aws_sdk_kms::Client::new(&sdk),
-            id.clone(),
-        )),
+        Some(id) => Arc::new(KmsKeyService::new(aws_sdk_kms::Client::new(&sdk), id.clone())),
         None => Arc::new(UnavailableKeyService),
     };
-    Ok(App::new(
-        config,
-        store,
-        secrets,
-        keys,
-        Arc::new(SystemClock),
-    ))
+    Ok(App::new(config, store, secrets, keys, Arc::new(SystemClock)))
 }
 
 /// The whole `main` of a route function.
 pub async fn run_route(function: &str) -> Result<(), Error> {
     crate::logging::init();
-    let route =
-        Route::by_function(function).ok_or_else(|| format!("no route for function {function}"))?;
+    let route = Route::by_function(function).ok_or_else(|| format!("no route for function {function}"))?;
     let app = aws_app().await?;
     let app = &app;
     lambda_http::run(service_fn(move |req: Request| async move {
@@ -61,30 +46,15 @@ pub async fn run_route(function: &str) -> Result<(), Error> {
 /// An API Gateway request in the pipeline's shape.
 pub fn from_lambda(req: Request) -> ApiRequest {
     let (request_id, source_ip) = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(c)) => {
-            (c.request_id.clone(), c.identity.source_ip.clone())
-        }
-        Some(RequestContext::ApiGatewayV2(c)) => (
-            c.request_id.clone(),
-            Some(c.http.source_ip.clone().unwrap_or_default()),
-        ),
+        Some(RequestContext::ApiGatewayV1(c)) => (c.request_id.clone(), c.identity.source_ip.clone()),
+        Some(RequestContext::ApiGatewayV2(c)) => (c.request_id.clone(), Some(c.http.source_ip.clone().unwrap_or_default())),
         _ => (None, None),
     };
-    let request_id = request_id
-        .or_else(|| req.lambda_context_ref().map(|c| c.request_id.clone()))
-        .unwrap_or_else(|| crate::ids::random_token(10));
-    let path_id = req
-        .path_parameters_ref()
-        .and_then(|p| p.first("id"))
-        .map(str::to_string);
-    let query = req
-        .query_string_parameters_ref()
-        .map(|q| {
-            q.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let request_id =
+        request_id.or_else(|| req.lambda_context_ref().map(|c| c.request_id.clone())).unwrap_or_else(|| crate::ids::random_token(10));
+    let path_id = req.path_parameters_ref().and_then(|p| p.first("id")).map(str::to_string);
+    let query =
+        req.query_string_parameters_ref().map(|q| q.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()).unwrap_or_default();
     ApiRequest {
         method: req.method().as_str().to_string(),
         path: req.uri().path().to_string(),
@@ -102,12 +72,6 @@ pub fn to_lambda(resp: ApiResponse) -> Response<Body> {
     for (k, v) in &resp.headers {
         builder = builder.header(k, v);
     }
-    let body = if resp.body.is_empty() {
-        Body::Empty
-    } else {
-        Body::Text(String::from_utf8_lossy(&resp.body).into_owned())
-    };
-    builder
-        .body(body)
-        .unwrap_or_else(|_| Response::new(Body::Empty))
+    let body = if resp.body.is_empty() { Body::Empty } else { Body::Text(String::from_utf8_lossy(&resp.body).into_owned()) };
+    builder.body(body).unwrap_or_else(|_| Response::new(Body::Empty))
 }

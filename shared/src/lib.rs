@@ -2,6 +2,7 @@
 //! request pipeline and the endpoint handlers. Function binaries are one line over [`lambda`].
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod authorizer;
 pub mod clock;

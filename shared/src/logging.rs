@@ -6,11 +6,6 @@ use tracing_subscriber::EnvFilter;
 /// Installs the JSON subscriber once; later calls are no-ops (tests call it freely).
 pub fn init() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_current_span(false)
-        .flatten_event(true)
-        .try_init();
+    let _ =
+        tracing_subscriber::fmt().json().with_env_filter(filter).with_target(false).with_current_span(false).flatten_event(true).try_init();
 }

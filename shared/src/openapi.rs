@@ -15,11 +15,7 @@ pub fn document() -> Value {
             },
             "x-lambda-function": r.function,
         });
-        let ok = if r.method == "POST" && !matches!(r.function, "auth-login" | "auth-totp-verify") {
-            "201"
-        } else {
-            "200"
-        };
+        let ok = if r.method == "POST" && !matches!(r.function, "auth-login" | "auth-totp-verify") { "201" } else { "200" };
         op["responses"][ok] = json!({"description": "Success", "content": {"application/json": {"schema": {"type": "object"}}}});
         match r.access {
             Access::Public => op["security"] = json!([]),

@@ -16,13 +16,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::RootAdmin,
-        Role::CompanyAdmin,
-        Role::ReportingAdmin,
-        Role::TravelArranger,
-        Role::Traveler,
-    ];
+    pub const ALL: [Role; 5] = [Role::RootAdmin, Role::CompanyAdmin, Role::ReportingAdmin, Role::TravelArranger, Role::Traveler];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -167,17 +161,9 @@ pub fn grant(role: Role, permission: Permission) -> Grant {
         (P::ReadCompanySettings, R::RootAdmin) => Platform,
         (P::ReadCompanySettings, _) => Tenant,
 
-        (
-            P::UpdateCompanySettings | P::ManageUsers | P::WritePolicy | P::SetCarbonBudgets,
-            R::RootAdmin,
-        ) => Platform,
-        (
-            P::UpdateCompanySettings | P::ManageUsers | P::WritePolicy | P::SetCarbonBudgets,
-            R::CompanyAdmin,
-        ) => Tenant,
-        (P::UpdateCompanySettings | P::ManageUsers | P::WritePolicy | P::SetCarbonBudgets, _) => {
-            Denied
-        }
+        (P::UpdateCompanySettings | P::ManageUsers | P::WritePolicy | P::SetCarbonBudgets, R::RootAdmin) => Platform,
+        (P::UpdateCompanySettings | P::ManageUsers | P::WritePolicy | P::SetCarbonBudgets, R::CompanyAdmin) => Tenant,
+        (P::UpdateCompanySettings | P::ManageUsers | P::WritePolicy | P::SetCarbonBudgets, _) => Denied,
 
         (P::ListUsers, R::RootAdmin) => Platform,
         (P::ListUsers, R::CompanyAdmin) => Tenant,
@@ -223,11 +209,7 @@ pub fn grant(role: Role, permission: Permission) -> Grant {
 
 /// The widest grant any of the roles gives.
 pub fn best_grant(roles: &[Role], permission: Permission) -> Grant {
-    roles
-        .iter()
-        .map(|r| grant(*r, permission))
-        .max()
-        .unwrap_or(Grant::Denied)
+    roles.iter().map(|r| grant(*r, permission)).max().unwrap_or(Grant::Denied)
 }
 
 #[cfg(test)]
@@ -238,10 +220,7 @@ mod tests {
     fn role_names_round_trip() {
         for r in Role::ALL {
             assert_eq!(r.as_str().parse::<Role>(), Ok(r));
-            assert_eq!(
-                serde_json::to_value(r).unwrap(),
-                serde_json::json!(r.as_str())
-            );
+            assert_eq!(serde_json::to_value(r).unwrap(), serde_json::json!(r.as_str()));
         }
         assert!("superuser".parse::<Role>().is_err());
     }
@@ -255,9 +234,7 @@ mod tests {
 
     #[test]
     fn assigned_arranger_scope_covers_only_its_list() {
-        let s = ArrangerScope::Assigned {
-            user_ids: vec!["u_1".into()],
-        };
+        let s = ArrangerScope::Assigned { user_ids: vec!["u_1".into()] };
         assert!(s.covers("u_1"));
         assert!(!s.covers("u_2"));
         assert!(ArrangerScope::All.covers("u_2"));

@@ -49,6 +49,8 @@ pub enum RouteId {
     ProfileMePut,
     ProfileUserGet,
     ProfileUserPut,
+    AuditList,
+    AuditVerify,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -69,24 +71,8 @@ use Access::{Public, Requires, SignedIn};
 use Permission as P;
 
 pub const ROUTES: &[Route] = &[
-    route(
-        RouteId::Health,
-        "GET",
-        "/v1/health",
-        "health",
-        Public,
-        Resource::None,
-        "Liveness check",
-    ),
-    route(
-        RouteId::Login,
-        "POST",
-        "/v1/auth/login",
-        "auth-login",
-        Public,
-        Resource::None,
-        "Sign in with email, password and TOTP code",
-    ),
+    route(RouteId::Health, "GET", "/v1/health", "health", Public, Resource::None, "Liveness check"),
+    route(RouteId::Login, "POST", "/v1/auth/login", "auth-login", Public, Resource::None, "Sign in with email, password and TOTP code"),
     route(
         RouteId::TotpEnroll,
         "POST",
@@ -105,15 +91,7 @@ pub const ROUTES: &[Route] = &[
         Resource::None,
         "Confirm TOTP enrolment with a current code",
     ),
-    route(
-        RouteId::Me,
-        "GET",
-        "/v1/me",
-        "me",
-        SignedIn,
-        Resource::None,
-        "The signed-in user",
-    ),
+    route(RouteId::Me, "GET", "/v1/me", "me", SignedIn, Resource::None, "The signed-in user"),
     route(
         RouteId::TenantsCreate,
         "POST",
@@ -123,24 +101,8 @@ pub const ROUTES: &[Route] = &[
         Resource::None,
         "Onboard a tenant with its first company admin",
     ),
-    route(
-        RouteId::TenantsList,
-        "GET",
-        "/v1/tenants",
-        "tenants-list",
-        Requires(P::ManageTenants),
-        Resource::None,
-        "List tenants",
-    ),
-    route(
-        RouteId::TenantsGet,
-        "GET",
-        "/v1/tenants/{id}",
-        "tenants-get",
-        Requires(P::ManageTenants),
-        Resource::Tenant,
-        "Read a tenant",
-    ),
+    route(RouteId::TenantsList, "GET", "/v1/tenants", "tenants-list", Requires(P::ManageTenants), Resource::None, "List tenants"),
+    route(RouteId::TenantsGet, "GET", "/v1/tenants/{id}", "tenants-get", Requires(P::ManageTenants), Resource::Tenant, "Read a tenant"),
     route(
         RouteId::TenantsUpdate,
         "PATCH",
@@ -168,33 +130,9 @@ pub const ROUTES: &[Route] = &[
         Resource::None,
         "Update company settings",
     ),
-    route(
-        RouteId::UsersCreate,
-        "POST",
-        "/v1/users",
-        "users-create",
-        Requires(P::ManageUsers),
-        Resource::None,
-        "Create a user",
-    ),
-    route(
-        RouteId::UsersList,
-        "GET",
-        "/v1/users",
-        "users-list",
-        Requires(P::ListUsers),
-        Resource::None,
-        "List the company's users",
-    ),
-    route(
-        RouteId::UsersGet,
-        "GET",
-        "/v1/users/{id}",
-        "users-get",
-        Requires(P::ListUsers),
-        Resource::User,
-        "Read a user",
-    ),
+    route(RouteId::UsersCreate, "POST", "/v1/users", "users-create", Requires(P::ManageUsers), Resource::None, "Create a user"),
+    route(RouteId::UsersList, "GET", "/v1/users", "users-list", Requires(P::ListUsers), Resource::None, "List the company's users"),
+    route(RouteId::UsersGet, "GET", "/v1/users/{id}", "users-get", Requires(P::ListUsers), Resource::User, "Read a user"),
     route(
         RouteId::UsersUpdate,
         "PATCH",
@@ -276,6 +214,24 @@ pub const ROUTES: &[Route] = &[
         Resource::User,
         "Replace another traveler's profile",
     ),
+    route(
+        RouteId::AuditList,
+        "GET",
+        "/v1/audit",
+        "audit-list",
+        Requires(P::ReadAuditLog),
+        Resource::None,
+        "Read the audit trail (time range, actor, action, outcome filters)",
+    ),
+    route(
+        RouteId::AuditVerify,
+        "GET",
+        "/v1/audit/verify",
+        "audit-verify",
+        Requires(P::ReadAuditLog),
+        Resource::None,
+        "Verify the audit trail's hash chain",
+    ),
 ];
 
 /// Functions that serve no route: the gateway authorizer and the scheduled re-encryption job.
@@ -291,23 +247,12 @@ const fn route(
     resource: Resource,
     summary: &'static str,
 ) -> Route {
-    Route {
-        id,
-        method,
-        path,
-        function,
-        access,
-        resource,
-        summary,
-    }
+    Route { id, method, path, function, access, resource, summary }
 }
 
 impl Route {
     pub fn by_id(id: RouteId) -> &'static Route {
-        ROUTES
-            .iter()
-            .find(|r| r.id == id)
-            .expect("every RouteId has a row in ROUTES")
+        ROUTES.iter().find(|r| r.id == id).expect("every RouteId has a row in ROUTES")
     }
 
     pub fn by_function(function: &str) -> Option<&'static Route> {
@@ -337,18 +282,11 @@ impl Route {
 
     /// Finds the route for a method and path (the local server's router).
     pub fn resolve<'a>(method: &str, path: &'a str) -> Option<(&'static Route, Option<&'a str>)> {
-        ROUTES
-            .iter()
-            .filter(|r| r.method.eq_ignore_ascii_case(method))
-            .find_map(|r| r.match_path(path).map(|p| (r, p)))
+        ROUTES.iter().filter(|r| r.method.eq_ignore_ascii_case(method)).find_map(|r| r.match_path(path).map(|p| (r, p)))
     }
 
     /// Methods served on a path, for `Allow` headers and CORS preflight.
     pub fn methods_for(path: &str) -> Vec<&'static str> {
-        ROUTES
-            .iter()
-            .filter(|r| r.match_path(path).is_some())
-            .map(|r| r.method)
-            .collect()
+        ROUTES.iter().filter(|r| r.match_path(path).is_some()).map(|r| r.method).collect()
     }
 }

@@ -31,26 +31,15 @@ impl AwsSecrets {
 #[async_trait]
 impl Secrets for AwsSecrets {
     async fn get(&self, id: &str) -> Result<String, SecretsError> {
-        let out = self
-            .client
-            .get_secret_value()
-            .secret_id(id)
-            .send()
-            .await
-            .map_err(|e| {
-                let not_found = e
-                    .as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception());
-                if not_found {
-                    SecretsError::NotFound(id.to_string())
-                } else {
-                    SecretsError::Unavailable(
-                        aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string(),
-                    )
-                }
-            })?;
-        out.secret_string
-            .ok_or_else(|| SecretsError::NotFound(id.to_string()))
+        let out = self.client.get_secret_value().secret_id(id).send().await.map_err(|e| {
+            let not_found = e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception());
+            if not_found {
+                SecretsError::NotFound(id.to_string())
+            } else {
+                SecretsError::Unavailable(aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string())
+            }
+        })?;
+        out.secret_string.ok_or_else(|| SecretsError::NotFound(id.to_string()))
     }
 }
 
@@ -65,11 +54,7 @@ impl LocalSecrets {
     }
 
     fn path(&self, id: &str) -> Result<PathBuf, SecretsError> {
-        if id.is_empty()
-            || !id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
             return Err(SecretsError::NotFound(id.to_string()));
         }
         Ok(self.dir.join(format!("{id}.json")))
@@ -82,12 +67,7 @@ impl LocalSecrets {
         let path = self.path(id).map_err(std::io::Error::other)?;
         std::fs::create_dir_all(&self.dir)?;
         let tmp = path.with_extension("tmp");
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .mode(0o600)
-            .open(&tmp)?;
+        let mut f = std::fs::OpenOptions::new().create(true).truncate(true).write(true).mode(0o600).open(&tmp)?;
         f.write_all(value.as_bytes())?;
         f.sync_all()?;
         std::fs::rename(tmp, path)
@@ -100,18 +80,14 @@ impl Secrets for LocalSecrets {
         let path = self.path(id)?;
         match tokio_read(path).await {
             Ok(s) => Ok(s),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                Err(SecretsError::NotFound(id.to_string()))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(SecretsError::NotFound(id.to_string())),
             Err(e) => Err(SecretsError::Unavailable(e.to_string())),
         }
     }
 }
 
 async fn tokio_read(path: PathBuf) -> std::io::Result<String> {
-    tokio::task::spawn_blocking(move || std::fs::read_to_string(path))
-        .await
-        .map_err(std::io::Error::other)?
+    tokio::task::spawn_blocking(move || std::fs::read_to_string(path)).await.map_err(std::io::Error::other)?
 }
 
 #[cfg(test)]
@@ -125,18 +101,9 @@ mod tests {
         let s = LocalSecrets::new(dir.path().join("secrets"));
         s.put("signing-key", "{\"k\":1}").unwrap();
         assert_eq!(s.get("signing-key").await.unwrap(), "{\"k\":1}");
-        let mode = std::fs::metadata(dir.path().join("secrets/signing-key.json"))
-            .unwrap()
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(dir.path().join("secrets/signing-key.json")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        assert!(matches!(
-            s.get("../etc/passwd").await,
-            Err(SecretsError::NotFound(_))
-        ));
-        assert!(matches!(
-            s.get("absent").await,
-            Err(SecretsError::NotFound(_))
-        ));
+        assert!(matches!(s.get("../etc/passwd").await, Err(SecretsError::NotFound(_))));
+        assert!(matches!(s.get("absent").await, Err(SecretsError::NotFound(_))));
     }
 }

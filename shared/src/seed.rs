@@ -37,10 +37,7 @@ pub fn write_local_keys(secrets: &LocalSecrets) -> std::io::Result<()> {
     let (signing, jwk) = token::generate_key_pair();
     let to_json = |v: &dyn erased::Json| v.json();
     secrets.put(LOCAL_SIGNING_KEY, &to_json(&signing))?;
-    secrets.put(
-        LOCAL_VERIFICATION_KEYS,
-        &to_json(&token::Jwks { keys: vec![jwk] }),
-    )?;
+    secrets.put(LOCAL_VERIFICATION_KEYS, &to_json(&token::Jwks { keys: vec![jwk] }))?;
     secrets.put(LOCAL_CURSOR_KEY, &random_token(32))
 }
 
@@ -67,18 +64,8 @@ struct Company {
 }
 
 const COMPANIES: [Company; 2] = [
-    Company {
-        slug: "alpine",
-        name: "Alpine Demo GmbH",
-        country: "DE",
-        city: "Munich",
-    },
-    Company {
-        slug: "harbor",
-        name: "Harbor Demo Ltd",
-        country: "GB",
-        city: "Bristol",
-    },
+    Company { slug: "alpine", name: "Alpine Demo GmbH", country: "DE", city: "Munich" },
+    Company { slug: "harbor", name: "Harbor Demo Ltd", country: "GB", city: "Bristol" },
 ];
 
 /// One demo account to create.
@@ -111,11 +98,7 @@ impl Home<'_> {
             arranger_scope: account.arranger_scope,
             status: UserStatus::Active,
             password_hash: password::hash(&pwd),
-            totp: secret.clone().map(|s| TotpEnrolment {
-                secret: s,
-                confirmed: true,
-                last_step: None,
-            }),
+            totp: secret.clone().map(|s| TotpEnrolment { secret: s, confirmed: true, last_step: None }),
             created_at: self.now.into(),
             updated_at: self.now.into(),
         };
@@ -127,11 +110,7 @@ impl Home<'_> {
         DemoUser {
             tenant_id: self.tenant.map(|(t, _)| t.to_string()),
             tenant_name: self.tenant.map(|(_, n)| n.to_string()),
-            role: user
-                .roles
-                .first()
-                .map(|r| r.to_string())
-                .unwrap_or_default(),
+            role: user.roles.first().map(|r| r.to_string()).unwrap_or_default(),
             user_id: user.id.to_string(),
             email: user.email.clone(),
             password,
@@ -141,121 +120,51 @@ impl Home<'_> {
 }
 
 fn account(email: String, name: &str, role: Role) -> Account<'_> {
-    Account {
-        email,
-        name,
-        role,
-        arranger_scope: None,
-        totp: false,
-    }
+    Account { email, name, role, arranger_scope: None, totp: false }
 }
 
 /// Seeds the demo data into an empty store and returns every credential.
 pub async fn seed_demo(store: &Store, now: &str) -> ApiResult<DemoCredentials> {
-    let platform = Home {
-        store,
-        home: UserHome::Platform,
-        tenant: None,
-        now,
-    };
-    let mut out = vec![
-        platform
-            .add(Account {
-                totp: true,
-                ..account(
-                    "root@platform.demo".into(),
-                    "Platform Root",
-                    Role::RootAdmin,
-                )
-            })
-            .await?,
-    ];
+    let platform = Home { store, home: UserHome::Platform, tenant: None, now };
+    let mut out =
+        vec![platform.add(Account { totp: true, ..account("root@platform.demo".into(), "Platform Root", Role::RootAdmin) }).await?];
 
     for company in COMPANIES {
         let email = |who: &str| format!("{who}@{}.demo", company.slug);
         let admin_pwd = demo_password();
-        let new = NewTenant {
-            name: company.name.into(),
-            admin_email: email("admin"),
-            admin_name: format!("{} Admin", company.name),
-        };
+        let new = NewTenant { name: company.name.into(), admin_email: email("admin"), admin_name: format!("{} Admin", company.name) };
         let onboarded = tenants::onboard(store, now, new, None, Some(admin_pwd.clone())).await?;
         let tenant = onboarded.tenant.id.clone();
         let scope = TenantScope::trusted(tenant.clone());
-        let home = Home {
-            store,
-            home: UserHome::Tenant(scope.clone()),
-            tenant: Some((&tenant, company.name)),
-            now,
-        };
+        let home = Home { store, home: UserHome::Tenant(scope.clone()), tenant: Some((&tenant, company.name)), now };
 
         // The admin enrols a second factor, as every company admin must.
         let admin_secret = totp::generate_secret();
-        let (mut admin, version) = users::load(store, &home.home, &onboarded.admin.id)
-            .await?
-            .ok_or(ApiError::NotFound)?;
-        admin.totp = Some(TotpEnrolment {
-            secret: admin_secret.clone(),
-            confirmed: true,
-            last_step: None,
-        });
+        let (mut admin, version) = users::load(store, &home.home, &onboarded.admin.id).await?.ok_or(ApiError::NotFound)?;
+        admin.totp = Some(TotpEnrolment { secret: admin_secret.clone(), confirmed: true, last_step: None });
         users::save(store, &home.home, &admin, version).await?;
         out.push(home.entry(&admin, admin_pwd, Some(admin_secret)));
 
         let settings = CompanySettings {
             name: company.name.into(),
-            legal_entities: vec![LegalEntity {
-                name: company.name.into(),
-                country: company.country.into(),
-            }],
-            offices: vec![Office {
-                name: "Head office".into(),
-                city: company.city.into(),
-                country: company.country.into(),
-            }],
+            legal_entities: vec![LegalEntity { name: company.name.into(), country: company.country.into() }],
+            offices: vec![Office { name: "Head office".into(), city: company.city.into(), country: company.country.into() }],
             departments: vec!["Sales".into(), "Engineering".into(), "Executive".into()],
             cost_centers: vec![
-                CostCenter {
-                    code: "CC-100".into(),
-                    name: "Sales".into(),
-                },
-                CostCenter {
-                    code: "CC-200".into(),
-                    name: "Engineering".into(),
-                },
+                CostCenter { code: "CC-100".into(), name: "Sales".into() },
+                CostCenter { code: "CC-200".into(), name: "Engineering".into() },
             ],
         };
         store.update(settings.item(&scope, 1)?).await?;
 
-        out.push(
-            home.add(account(email("traveler"), "Tess Traveler", Role::Traveler))
-                .await?,
-        );
-        let executive = home
-            .add(account(
-                email("executive"),
-                "Erin Executive",
-                Role::Traveler,
-            ))
-            .await?;
-        let in_scope = ArrangerScope::Assigned {
-            user_ids: vec![executive.user_id.clone()],
-        };
+        out.push(home.add(account(email("traveler"), "Tess Traveler", Role::Traveler)).await?);
+        let executive = home.add(account(email("executive"), "Erin Executive", Role::Traveler)).await?;
+        let in_scope = ArrangerScope::Assigned { user_ids: vec![executive.user_id.clone()] };
         out.push(executive);
+        out.push(home.add(account(email("reporting"), "Rita Reporting", Role::ReportingAdmin)).await?);
         out.push(
-            home.add(account(
-                email("reporting"),
-                "Rita Reporting",
-                Role::ReportingAdmin,
-            ))
-            .await?,
-        );
-        out.push(
-            home.add(Account {
-                arranger_scope: Some(in_scope),
-                ..account(email("arranger"), "Arlo Arranger", Role::TravelArranger)
-            })
-            .await?,
+            home.add(Account { arranger_scope: Some(in_scope), ..account(email("arranger"), "Arlo Arranger", Role::TravelArranger) })
+                .await?,
         );
     }
     Ok(DemoCredentials {

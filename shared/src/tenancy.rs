@@ -60,11 +60,7 @@ pub struct AuthContext {
 
 impl AuthContext {
     pub(crate) fn new(principal: Principal, request_id: String, source_ip: String) -> Self {
-        Self {
-            principal,
-            request_id,
-            source_ip,
-        }
+        Self { principal, request_id, source_ip }
     }
 
     pub fn principal(&self) -> &Principal {
@@ -80,12 +76,8 @@ impl AuthContext {
     /// root_admin must name the tenant explicitly, and that use is logged for audit.
     pub fn tenant_scope(&self, requested: Option<&str>) -> ApiResult<TenantScope> {
         match (&self.principal.tenant_id, requested) {
-            (Some(own), None) => Ok(TenantScope {
-                tenant: own.clone(),
-            }),
-            (Some(own), Some(named)) if named == own.as_str() => Ok(TenantScope {
-                tenant: own.clone(),
-            }),
+            (Some(own), None) => Ok(TenantScope { tenant: own.clone() }),
+            (Some(own), Some(named)) if named == own.as_str() => Ok(TenantScope { tenant: own.clone() }),
             (Some(own), Some(_)) => {
                 tracing::warn!(
                     event = "cross_tenant_attempt",
@@ -97,9 +89,7 @@ impl AuthContext {
                 Err(ApiError::NotFound)
             }
             (None, Some(named)) if self.principal.is_root() => {
-                let tenant = TenantId::parse(named).map_err(|_| {
-                    ApiError::validation("tenant_id", "is not a well-formed tenant id")
-                })?;
+                let tenant = TenantId::parse(named).map_err(|_| ApiError::validation("tenant_id", "is not a well-formed tenant id"))?;
                 tracing::warn!(
                     event = "root_tenant_access",
                     actor = %self.principal.user_id,
@@ -109,10 +99,7 @@ impl AuthContext {
                 );
                 Ok(TenantScope { tenant })
             }
-            (None, _) => Err(ApiError::validation(
-                "tenant_id",
-                "root_admin must name the tenant with ?tenant_id=",
-            )),
+            (None, _) => Err(ApiError::validation("tenant_id", "root_admin must name the tenant with ?tenant_id=")),
         }
     }
 }
@@ -144,27 +131,15 @@ mod tests {
         let other = TenantId::generate();
         let ctx = context_for_tests(principal(Some(own.clone()), vec![Role::CompanyAdmin]));
         assert_eq!(ctx.tenant_scope(None).unwrap().tenant_id(), &own);
-        assert_eq!(
-            ctx.tenant_scope(Some(own.as_str())).unwrap().tenant_id(),
-            &own
-        );
-        assert!(matches!(
-            ctx.tenant_scope(Some(other.as_str())),
-            Err(ApiError::NotFound)
-        ));
+        assert_eq!(ctx.tenant_scope(Some(own.as_str())).unwrap().tenant_id(), &own);
+        assert!(matches!(ctx.tenant_scope(Some(other.as_str())), Err(ApiError::NotFound)));
     }
 
     #[test]
     fn root_must_name_a_well_formed_tenant() {
         let ctx = context_for_tests(principal(None, vec![Role::RootAdmin]));
-        assert!(matches!(
-            ctx.tenant_scope(None),
-            Err(ApiError::Validation(_))
-        ));
-        assert!(matches!(
-            ctx.tenant_scope(Some("t_bad#x")),
-            Err(ApiError::Validation(_))
-        ));
+        assert!(matches!(ctx.tenant_scope(None), Err(ApiError::Validation(_))));
+        assert!(matches!(ctx.tenant_scope(Some("t_bad#x")), Err(ApiError::Validation(_))));
         let t = TenantId::generate();
         assert_eq!(ctx.tenant_scope(Some(t.as_str())).unwrap().tenant_id(), &t);
     }

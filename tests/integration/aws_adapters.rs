@@ -19,19 +19,10 @@ async fn secrets_manager_adapter_reads_secrets_and_reports_missing_ones() {
     let sdk = moto_sdk().await;
     let client = aws_sdk_secretsmanager::Client::new(&sdk);
     let name = unique("secret");
-    client
-        .create_secret()
-        .name(&name)
-        .secret_string("{\"k\":\"v\"}")
-        .send()
-        .await
-        .unwrap();
+    client.create_secret().name(&name).secret_string("{\"k\":\"v\"}").send().await.unwrap();
     let secrets = AwsSecrets::new(client);
     assert_eq!(secrets.get(&name).await.unwrap(), "{\"k\":\"v\"}");
-    assert!(matches!(
-        secrets.get(&unique("absent")).await,
-        Err(SecretsError::NotFound(_))
-    ));
+    assert!(matches!(secrets.get(&unique("absent")).await, Err(SecretsError::NotFound(_))));
 }
 
 /// An app on moto: its own DynamoDB table (whose name is returned too), secrets and KMS key.
@@ -43,24 +34,9 @@ pub(crate) async fn aws_app() -> (App, String) {
     let sm = aws_sdk_secretsmanager::Client::new(&sdk);
     let (signing, jwk) = token::generate_key_pair();
     let ids = [unique("signing"), unique("jwks"), unique("cursor")];
-    sm.create_secret()
-        .name(&ids[0])
-        .secret_string(serde_json::to_string(&signing).unwrap())
-        .send()
-        .await
-        .unwrap();
-    sm.create_secret()
-        .name(&ids[1])
-        .secret_string(serde_json::to_string(&token::Jwks { keys: vec![jwk] }).unwrap())
-        .send()
-        .await
-        .unwrap();
-    sm.create_secret()
-        .name(&ids[2])
-        .secret_string(shared::ids::random_token(32))
-        .send()
-        .await
-        .unwrap();
+    sm.create_secret().name(&ids[0]).secret_string(serde_json::to_string(&signing).unwrap()).send().await.unwrap();
+    sm.create_secret().name(&ids[1]).secret_string(serde_json::to_string(&token::Jwks { keys: vec![jwk] }).unwrap()).send().await.unwrap();
+    sm.create_secret().name(&ids[2]).secret_string(shared::ids::random_token(32)).send().await.unwrap();
     let env = |k: &str| -> Option<String> {
         Some(match k {
             "APP_ENV" => "test".into(),
@@ -77,79 +53,42 @@ pub(crate) async fn aws_app() -> (App, String) {
     let table = table_name.clone();
     let store = Store::new(Arc::new(DynamoTable::new(ddb, table)));
     let kms = aws_sdk_kms::Client::new(&sdk);
-    let key = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
+    let key = kms.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
     let keys = Arc::new(KmsKeyService::new(kms, key));
-    (
-        App::new(
-            config,
-            store,
-            Arc::new(AwsSecrets::new(sm)),
-            keys,
-            Arc::new(SystemClock),
-        ),
-        table_name,
-    )
+    (App::new(config, store, Arc::new(AwsSecrets::new(sm)), keys, Arc::new(SystemClock)), table_name)
 }
 
 #[tokio::test]
 async fn the_pipeline_runs_on_dynamodb_and_secrets_manager() {
     let (app, _) = aws_app().await;
-    let creds = shared::seed::seed_demo(&app.store, &app.clock.now_rfc3339())
-        .await
-        .unwrap();
-    let find = |email: &str| {
-        creds
-            .users
-            .iter()
-            .find(|u| u.email == email)
-            .unwrap()
-            .clone()
-    };
+    let creds = shared::seed::seed_demo(&app.store, &app.clock.now_rfc3339()).await.unwrap();
+    let find = |email: &str| creds.users.iter().find(|u| u.email == email).unwrap().clone();
 
     let traveler = find("traveler@alpine.demo");
-    let (status, body) = call(
-        &app,
-        RouteId::Login,
-        None,
-        None,
-        Some(json!({"email": traveler.email, "password": traveler.password})),
-    )
-    .await;
+    let (status, body) =
+        call(&app, RouteId::Login, None, None, Some(json!({"email": traveler.email, "password": traveler.password}))).await;
     assert_eq!(status, 200, "{body}");
     let token = body["access_token"].as_str().unwrap().to_string();
     let (status, me) = call(&app, RouteId::Me, None, Some(&token), None).await;
     assert_eq!(status, 200, "{me}");
     assert_eq!(me["tenant_id"], json!(traveler.tenant_id));
 
-    let wrong = call(
-        &app,
-        RouteId::Login,
-        None,
-        None,
-        Some(json!({"email": traveler.email, "password": "wrong password!!"})),
-    )
-    .await;
-    let unknown = call(
-        &app,
-        RouteId::Login,
-        None,
-        None,
-        Some(json!({"email": "nobody@alpine.demo", "password": "wrong password!!"})),
-    )
-    .await;
+    let wrong = call(&app, RouteId::Login, None, None, Some(json!({"email": traveler.email, "password": "wrong password!!"}))).await;
+    let unknown =
+        call(&app, RouteId::Login, None, None, Some(json!({"email": "nobody@alpine.demo", "password": "wrong password!!"}))).await;
     assert_eq!(wrong.0, 401);
     assert_eq!(wrong.1["type"], unknown.1["type"]);
     assert_eq!(wrong.1["detail"], unknown.1["detail"]);
 
     let admin = find("admin@alpine.demo");
-    let (status, body) = call(&app, RouteId::Login, None, None, Some(json!({"email": admin.email, "password": admin.password, "totp": current_totp(admin.totp_secret.as_deref().unwrap())}))).await;
+    let (status, body) = call(
+        &app,
+        RouteId::Login,
+        None,
+        None,
+        Some(json!({"email": admin.email, "password": admin.password, "totp": current_totp(admin.totp_secret.as_deref().unwrap())})),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let admin_token = body["access_token"].as_str().unwrap().to_string();
 
@@ -160,37 +99,18 @@ async fn the_pipeline_runs_on_dynamodb_and_secrets_manager() {
 
     // Another company's user is 404 on DynamoDB too.
     let other = find("traveler@harbor.demo");
-    let (status, _) = call(
-        &app,
-        RouteId::UsersGet,
-        Some(&other.user_id),
-        Some(&admin_token),
-        None,
-    )
-    .await;
+    let (status, _) = call(&app, RouteId::UsersGet, Some(&other.user_id), Some(&admin_token), None).await;
     assert_eq!(status, 404);
 
     // A stale version gets 409 and changes nothing.
     let (status, company) = call(&app, RouteId::CompanyGet, None, Some(&admin_token), None).await;
     assert_eq!(status, 200);
     let version = company["version"].as_u64().unwrap();
-    let (status, _) = call(
-        &app,
-        RouteId::CompanyUpdate,
-        None,
-        Some(&admin_token),
-        Some(json!({"departments": ["A"], "version": version})),
-    )
-    .await;
+    let (status, _) =
+        call(&app, RouteId::CompanyUpdate, None, Some(&admin_token), Some(json!({"departments": ["A"], "version": version}))).await;
     assert_eq!(status, 200);
-    let (status, _) = call(
-        &app,
-        RouteId::CompanyUpdate,
-        None,
-        Some(&admin_token),
-        Some(json!({"departments": ["B"], "version": version})),
-    )
-    .await;
+    let (status, _) =
+        call(&app, RouteId::CompanyUpdate, None, Some(&admin_token), Some(json!({"departments": ["B"], "version": version}))).await;
     assert_eq!(status, 409);
     let (_, now) = call(&app, RouteId::CompanyGet, None, Some(&admin_token), None).await;
     assert_eq!(now["departments"], json!(["A"]));

@@ -8,16 +8,9 @@ use shared::store::Table;
 use std::sync::Arc;
 
 fn assert_all_pass(adapter: &str, results: Vec<(&'static str, Result<(), String>)>) {
-    let failures: Vec<String> = results
-        .iter()
-        .filter_map(|(name, r)| r.as_ref().err().map(|e| format!("{name}: {e}")))
-        .collect();
+    let failures: Vec<String> = results.iter().filter_map(|(name, r)| r.as_ref().err().map(|e| format!("{name}: {e}"))).collect();
     assert!(results.len() >= 9, "the suite shrank");
-    assert!(
-        failures.is_empty(),
-        "{adapter} fails the storage contract:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{adapter} fails the storage contract:\n{}", failures.join("\n"));
 }
 
 #[tokio::test]
@@ -46,17 +39,7 @@ async fn dynamodb_adapter_passes_the_contract_on_moto() {
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let name = unique("contract");
     create_table(&client, &name).await.unwrap();
-    assert_all_pass(
-        "dynamodb",
-        run_all(Arc::new(DynamoTable::new(client.clone(), name.clone()))).await,
-    );
+    assert_all_pass("dynamodb", run_all(Arc::new(DynamoTable::new(client.clone(), name.clone()))).await);
     let first: Arc<dyn Table> = Arc::new(DynamoTable::new(client.clone(), name.clone()));
-    persists_across_reopen(first, |_| {
-        Arc::new(DynamoTable::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
-            name.clone(),
-        ))
-    })
-    .await
-    .unwrap();
+    persists_across_reopen(first, |_| Arc::new(DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), name.clone()))).await.unwrap();
 }

@@ -39,34 +39,14 @@ async fn bad_tokens_are_refused() {
     let parts: Vec<&str> = good.split('.').collect();
     let b64 = |v: Value| data_encoding::BASE64URL_NOPAD.encode(v.to_string().as_bytes());
     let tampered_payload = {
-        let claims: Value = serde_json::from_slice(
-            &data_encoding::BASE64URL_NOPAD
-                .decode(parts[1].as_bytes())
-                .unwrap(),
-        )
-        .unwrap();
+        let claims: Value = serde_json::from_slice(&data_encoding::BASE64URL_NOPAD.decode(parts[1].as_bytes()).unwrap()).unwrap();
         let mut c = claims.clone();
         c["roles"] = json!(["company_admin"]);
         format!("{}.{}.{}", parts[0], b64(c), parts[2])
     };
-    let none = format!(
-        "{}.{}.",
-        b64(json!({"alg": "none", "typ": "JWT"})),
-        parts[1]
-    );
-    let unknown_kid = format!(
-        "{}.{}.{}",
-        b64(json!({"alg": "EdDSA", "kid": "nope"})),
-        parts[1],
-        parts[2]
-    );
-    for bad in [
-        tampered_payload,
-        none,
-        unknown_kid,
-        "garbage".into(),
-        format!("{good}x"),
-    ] {
+    let none = format!("{}.{}.", b64(json!({"alg": "none", "typ": "JWT"})), parts[1]);
+    let unknown_kid = format!("{}.{}.{}", b64(json!({"alg": "EdDSA", "kid": "nope"})), parts[1], parts[2]);
+    for bad in [tampered_payload, none, unknown_kid, "garbage".into(), format!("{good}x")] {
         let (status, _, body) = api.call("GET", "/v1/me", Some(&bad), None).await;
         assert_eq!(status, 401, "{bad}: {body}");
     }
@@ -76,22 +56,8 @@ async fn bad_tokens_are_refused() {
 async fn sign_in_answers_alike_for_unknown_emails_and_wrong_passwords_then_locks() {
     let api = TestApi::start().await;
     let login = |email: &str, password: &str| json!({"email": email, "password": password});
-    let (s1, _, wrong) = api
-        .call(
-            "POST",
-            "/v1/auth/login",
-            None,
-            Some(login("traveler@alpine.demo", "not the password")),
-        )
-        .await;
-    let (s2, _, unknown) = api
-        .call(
-            "POST",
-            "/v1/auth/login",
-            None,
-            Some(login("ghost@alpine.demo", "not the password")),
-        )
-        .await;
+    let (s1, _, wrong) = api.call("POST", "/v1/auth/login", None, Some(login("traveler@alpine.demo", "not the password"))).await;
+    let (s2, _, unknown) = api.call("POST", "/v1/auth/login", None, Some(login("ghost@alpine.demo", "not the password"))).await;
     assert_eq!((s1, s2), (401, 401));
     assert_eq!(wrong["type"], unknown["type"]);
     assert_eq!(wrong["detail"], unknown["detail"]);
@@ -99,33 +65,13 @@ async fn sign_in_answers_alike_for_unknown_emails_and_wrong_passwords_then_locks
     // Five failures lock the email, known or not; then even the right password is refused.
     for email in ["traveler@alpine.demo", "ghost@alpine.demo"] {
         for _ in 0..4 {
-            api.call(
-                "POST",
-                "/v1/auth/login",
-                None,
-                Some(login(email, "not the password")),
-            )
-            .await;
+            api.call("POST", "/v1/auth/login", None, Some(login(email, "not the password"))).await;
         }
-        let (status, _, body) = api
-            .call(
-                "POST",
-                "/v1/auth/login",
-                None,
-                Some(login(email, "not the password")),
-            )
-            .await;
+        let (status, _, body) = api.call("POST", "/v1/auth/login", None, Some(login(email, "not the password"))).await;
         assert_eq!(status, 429, "{email}: {body}");
     }
     let pwd = api.user("traveler@alpine.demo").password.clone();
-    let (status, _, _) = api
-        .call(
-            "POST",
-            "/v1/auth/login",
-            None,
-            Some(login("traveler@alpine.demo", &pwd)),
-        )
-        .await;
+    let (status, _, _) = api.call("POST", "/v1/auth/login", None, Some(login("traveler@alpine.demo", &pwd))).await;
     assert_eq!(status, 429);
 }
 
@@ -133,27 +79,12 @@ async fn sign_in_answers_alike_for_unknown_emails_and_wrong_passwords_then_locks
 async fn admins_need_a_second_factor_and_codes_are_single_use() {
     let api = TestApi::start().await;
     let admin = api.user("admin@alpine.demo").clone();
-    let (status, _, body) = api
-        .call(
-            "POST",
-            "/v1/auth/login",
-            None,
-            Some(json!({"email": admin.email, "password": admin.password})),
-        )
-        .await;
+    let (status, _, body) = api.call("POST", "/v1/auth/login", None, Some(json!({"email": admin.email, "password": admin.password}))).await;
     assert_eq!(status, 401);
-    assert!(
-        body["type"]
-            .as_str()
-            .unwrap()
-            .ends_with("second-factor-required"),
-        "{body}"
-    );
+    assert!(body["type"].as_str().unwrap().ends_with("second-factor-required"), "{body}");
     let code = current_totp(admin.totp_secret.as_deref().unwrap());
     let with = json!({"email": admin.email, "password": admin.password, "totp": code});
-    let (status, _, body) = api
-        .call("POST", "/v1/auth/login", None, Some(with.clone()))
-        .await;
+    let (status, _, body) = api.call("POST", "/v1/auth/login", None, Some(with.clone())).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["token_type"], json!("Bearer"));
     assert_eq!(body["expires_in"], json!(900));
@@ -166,65 +97,36 @@ async fn a_new_admin_enrols_totp_before_any_admin_action() {
     let api = TestApi::start().await;
     let root = api.token("root@platform.demo").await;
     let (status, _, created) = api
-        .call("POST", "/v1/tenants", Some(&root), Some(json!({"name": "Gamma Demo AG", "admin_email": "first@gamma.demo", "admin_name": "Gia First"})))
+        .call(
+            "POST",
+            "/v1/tenants",
+            Some(&root),
+            Some(json!({"name": "Gamma Demo AG", "admin_email": "first@gamma.demo", "admin_name": "Gia First"})),
+        )
         .await;
     assert_eq!(status, 201, "{created}");
     let password = created["initial_password"].as_str().unwrap().to_string();
-    let (status, _, body) = api
-        .call(
-            "POST",
-            "/v1/auth/login",
-            None,
-            Some(json!({"email": "first@gamma.demo", "password": password})),
-        )
-        .await;
+    let (status, _, body) =
+        api.call("POST", "/v1/auth/login", None, Some(json!({"email": "first@gamma.demo", "password": password}))).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["second_factor"], json!("enrollment_required"));
     let pwd_only = body["access_token"].as_str().unwrap().to_string();
     let (status, _, body) = api.call("GET", "/v1/users", Some(&pwd_only), None).await;
     assert_eq!(status, 403, "admin action without otp: {body}");
-    assert!(body["type"]
-        .as_str()
-        .unwrap()
-        .ends_with("second-factor-missing"));
+    assert!(body["type"].as_str().unwrap().ends_with("second-factor-missing"));
 
-    let (status, _, enrol) = api
-        .call("POST", "/v1/auth/totp/enroll", Some(&pwd_only), None)
-        .await;
+    let (status, _, enrol) = api.call("POST", "/v1/auth/totp/enroll", Some(&pwd_only), None).await;
     assert_eq!(status, 201, "{enrol}");
     let secret = enrol["secret"].as_str().unwrap();
-    assert!(enrol["otpauth_uri"]
-        .as_str()
-        .unwrap()
-        .starts_with("otpauth://totp/"));
-    let (status, _, body) = api
-        .call(
-            "POST",
-            "/v1/auth/totp/verify",
-            Some(&pwd_only),
-            Some(json!({"code": "000000"})),
-        )
-        .await;
+    assert!(enrol["otpauth_uri"].as_str().unwrap().starts_with("otpauth://totp/"));
+    let (status, _, body) = api.call("POST", "/v1/auth/totp/verify", Some(&pwd_only), Some(json!({"code": "000000"}))).await;
     assert_eq!(status, 422, "{body}");
-    let (status, _, body) = api
-        .call(
-            "POST",
-            "/v1/auth/totp/verify",
-            Some(&pwd_only),
-            Some(json!({"code": current_totp(secret)})),
-        )
-        .await;
+    let (status, _, body) = api.call("POST", "/v1/auth/totp/verify", Some(&pwd_only), Some(json!({"code": current_totp(secret)}))).await;
     assert_eq!(status, 200, "{body}");
     // The code just used for verification is spent; sign in with the next step's code or wait.
     let next = shared::auth::totp::code_at(secret, integration_tests::now() + 30).unwrap();
-    let (status, _, body) = api
-        .call(
-            "POST",
-            "/v1/auth/login",
-            None,
-            Some(json!({"email": "first@gamma.demo", "password": password, "totp": next})),
-        )
-        .await;
+    let (status, _, body) =
+        api.call("POST", "/v1/auth/login", None, Some(json!({"email": "first@gamma.demo", "password": password, "totp": next}))).await;
     assert_eq!(status, 200, "{body}");
     let full = body["access_token"].as_str().unwrap().to_string();
     let (status, _, body) = api.call("GET", "/v1/users", Some(&full), None).await;
@@ -239,12 +141,7 @@ async fn bad_bodies_get_problems_and_change_nothing() {
     let before = api.call("GET", "/v1/company", Some(&admin), None).await.2;
 
     let raw = |body: &'static str, ctype: &'static str| {
-        let req = api
-            .client
-            .patch(api.url("/v1/company"))
-            .bearer_auth(&admin)
-            .header("content-type", ctype)
-            .body(body);
+        let req = api.client.patch(api.url("/v1/company")).bearer_auth(&admin).header("content-type", ctype).body(body);
         async move {
             let r = req.send().await.unwrap();
             let s = r.status().as_u16();
@@ -253,11 +150,7 @@ async fn bad_bodies_get_problems_and_change_nothing() {
         }
     };
     let (s, ct, body) = raw("{not json", "application/json").await;
-    assert_eq!(
-        (s, ct.as_str()),
-        (400, "application/problem+json"),
-        "{body}"
-    );
+    assert_eq!((s, ct.as_str()), (400, "application/problem+json"), "{body}");
     let (s, _, body) = raw("{\"name\": \"X\", \"is_admin\": true}", "application/json").await;
     assert_eq!(s, 422, "unknown field refused: {body}");
     assert_eq!(body["errors"][0]["field"], json!("is_admin"));
@@ -280,12 +173,7 @@ async fn bad_bodies_get_problems_and_change_nothing() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 413);
     let (s, _, body) = api
-        .call(
-            "PATCH",
-            "/v1/company",
-            Some(&admin),
-            Some(json!({"offices": [{"name": "HQ", "city": "Berlin", "country": "Germany"}]})),
-        )
+        .call("PATCH", "/v1/company", Some(&admin), Some(json!({"offices": [{"name": "HQ", "city": "Berlin", "country": "Germany"}]})))
         .await;
     assert_eq!(s, 422);
     assert_eq!(body["errors"][0]["field"], json!("offices[0].country"));
@@ -324,11 +212,7 @@ async fn concurrent_updates_never_lose_a_write() {
             winners.push(i);
         }
     }
-    assert_eq!(
-        winners.len(),
-        1,
-        "exactly one writer of version {version} wins"
-    );
+    assert_eq!(winners.len(), 1, "exactly one writer of version {version} wins");
     let (_, _, now) = api.call("GET", "/v1/company", Some(&admin), None).await;
     assert_eq!(now["departments"], json!([format!("D{}", winners[0])]));
     assert_eq!(now["version"], json!(version + 1));
@@ -348,44 +232,24 @@ async fn pagination_cursors_are_opaque_and_bound_to_the_tenant() {
         let (status, _, page) = api.call("GET", &path, Some(&admin), None).await;
         assert_eq!(status, 200, "{page}");
         assert!(page["items"].as_array().unwrap().len() <= 2);
-        seen.extend(
-            page["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|u| u["id"].as_str().unwrap().to_string()),
-        );
+        seen.extend(page["items"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_string()));
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_string()),
             None => break,
         }
     }
     assert_eq!(seen.len(), 5);
-    let first = api
-        .call("GET", "/v1/users?limit=2", Some(&admin), None)
-        .await
-        .2;
+    let first = api.call("GET", "/v1/users?limit=2", Some(&admin), None).await.2;
     let c = first["next_cursor"].as_str().unwrap().to_string();
     // The other company's admin replays the cursor: refused, nothing of alpine leaks.
     let other = api.token("admin@harbor.demo").await;
-    let (status, _, body) = api
-        .call("GET", &format!("/v1/users?cursor={c}"), Some(&other), None)
-        .await;
+    let (status, _, body) = api.call("GET", &format!("/v1/users?cursor={c}"), Some(&other), None).await;
     assert_eq!(status, 422, "{body}");
     let last = if c.ends_with('A') { 'B' } else { 'A' };
     let flipped = format!("{}{last}", &c[..c.len() - 1]);
-    let (status, _, _) = api
-        .call(
-            "GET",
-            &format!("/v1/users?cursor={flipped}"),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let (status, _, _) = api.call("GET", &format!("/v1/users?cursor={flipped}"), Some(&admin), None).await;
     assert_eq!(status, 422);
-    let (status, _, _) = api
-        .call("GET", "/v1/users?limit=1000", Some(&admin), None)
-        .await;
+    let (status, _, _) = api.call("GET", "/v1/users?limit=1000", Some(&admin), None).await;
     assert_eq!(status, 422, "page size is capped");
 }
 
@@ -397,44 +261,21 @@ async fn role_changes_and_deactivation_take_effect_without_waiting_for_token_exp
     let token = api.token(&reporting.email).await;
     let (status, _, body) = api.call("GET", "/v1/users", Some(&token), None).await;
     assert_eq!(status, 200);
-    assert_eq!(
-        body["items"][0].as_object().unwrap().len(),
-        2,
-        "names only: {body}"
-    );
+    assert_eq!(body["items"][0].as_object().unwrap().len(), 2, "names only: {body}");
 
-    let (status, _, body) = api
-        .call(
-            "PATCH",
-            &format!("/v1/users/{}", reporting.user_id),
-            Some(&admin),
-            Some(json!({"roles": ["traveler"]})),
-        )
-        .await;
+    let (status, _, body) =
+        api.call("PATCH", &format!("/v1/users/{}", reporting.user_id), Some(&admin), Some(json!({"roles": ["traveler"]}))).await;
     assert_eq!(status, 200, "{body}");
     let (status, _, _) = api.call("GET", "/v1/users", Some(&token), None).await;
     assert_eq!(status, 403, "the old token no longer carries the old role");
 
-    let (status, _, body) = api
-        .call(
-            "DELETE",
-            &format!("/v1/users/{}", reporting.user_id),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let (status, _, body) = api.call("DELETE", &format!("/v1/users/{}", reporting.user_id), Some(&admin), None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], json!("deactivated"));
     let (status, _, _) = api.call("GET", "/v1/me", Some(&token), None).await;
     assert_eq!(status, 401);
-    let (status, _, _) = api
-        .call(
-            "POST",
-            "/v1/auth/login",
-            None,
-            Some(json!({"email": reporting.email, "password": reporting.password})),
-        )
-        .await;
+    let (status, _, _) =
+        api.call("POST", "/v1/auth/login", None, Some(json!({"email": reporting.email, "password": reporting.password}))).await;
     assert_eq!(status, 401);
 }
 
@@ -445,55 +286,28 @@ async fn a_suspended_tenant_can_neither_sign_in_nor_call_anything() {
     let traveler = api.user("traveler@harbor.demo").clone();
     let token = api.token(&traveler.email).await;
     let tenant = traveler.tenant_id.clone().unwrap();
-    let (status, _, body) = api
-        .call(
-            "PATCH",
-            &format!("/v1/tenants/{tenant}"),
-            Some(&root),
-            Some(json!({"status": "suspended"})),
-        )
-        .await;
+    let (status, _, body) = api.call("PATCH", &format!("/v1/tenants/{tenant}"), Some(&root), Some(json!({"status": "suspended"}))).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], json!("suspended"));
     let (status, _, _) = api.call("GET", "/v1/me", Some(&token), None).await;
     assert_eq!(status, 401);
-    let (status, _, _) = api
-        .call(
-            "POST",
-            "/v1/auth/login",
-            None,
-            Some(json!({"email": traveler.email, "password": traveler.password})),
-        )
-        .await;
+    let (status, _, _) =
+        api.call("POST", "/v1/auth/login", None, Some(json!({"email": traveler.email, "password": traveler.password}))).await;
     assert_eq!(status, 401);
     // The other company is untouched.
     let other = api.token("traveler@alpine.demo").await;
     assert_eq!(api.call("GET", "/v1/me", Some(&other), None).await.0, 200);
-    let (status, _, body) = api
-        .call(
-            "PATCH",
-            &format!("/v1/tenants/{tenant}"),
-            Some(&root),
-            Some(json!({"status": "active"})),
-        )
-        .await;
+    let (status, _, body) = api.call("PATCH", &format!("/v1/tenants/{tenant}"), Some(&root), Some(json!({"status": "active"}))).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        api.call("GET", "/v1/me", Some(&token), None).await.0,
-        200,
-        "reactivated"
-    );
+    assert_eq!(api.call("GET", "/v1/me", Some(&token), None).await.0, 200, "reactivated");
 }
 
 #[tokio::test]
 async fn users_are_created_once_per_email_and_validated() {
     let api = TestApi::start().await;
     let admin = api.token("admin@alpine.demo").await;
-    let new =
-        json!({"email": "New.Person@alpine.demo", "name": "New Person", "roles": ["traveler"]});
-    let (status, _, body) = api
-        .call("POST", "/v1/users", Some(&admin), Some(new.clone()))
-        .await;
+    let new = json!({"email": "New.Person@alpine.demo", "name": "New Person", "roles": ["traveler"]});
+    let (status, _, body) = api.call("POST", "/v1/users", Some(&admin), Some(new.clone())).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["email"], json!("new.person@alpine.demo"));
     assert!(body["initial_password"].as_str().unwrap().len() >= 12);
@@ -501,37 +315,23 @@ async fn users_are_created_once_per_email_and_validated() {
     assert_eq!(status, 409);
     let other = api.token("admin@harbor.demo").await;
     let (status, _, _) = api
-        .call(
-            "POST",
-            "/v1/users",
-            Some(&other),
-            Some(json!({"email": "new.person@alpine.demo", "name": "Dup", "roles": ["traveler"]})),
-        )
+        .call("POST", "/v1/users", Some(&other), Some(json!({"email": "new.person@alpine.demo", "name": "Dup", "roles": ["traveler"]})))
         .await;
-    assert_eq!(
-        status, 409,
-        "emails are unique across the platform, so sign-in is unambiguous"
-    );
-    let (status, _, body) = api
-        .call(
-            "POST",
-            "/v1/users",
-            Some(&admin),
-            Some(json!({"email": "x@alpine.demo", "name": "X", "roles": ["root_admin"]})),
-        )
-        .await;
+    assert_eq!(status, 409, "emails are unique across the platform, so sign-in is unambiguous");
+    let (status, _, body) =
+        api.call("POST", "/v1/users", Some(&admin), Some(json!({"email": "x@alpine.demo", "name": "X", "roles": ["root_admin"]}))).await;
     assert_eq!(status, 422, "{body}");
-    let (status, _, body) = api
-        .call(
-            "POST",
-            "/v1/users",
-            Some(&admin),
-            Some(json!({"email": "nope", "name": "", "roles": []})),
-        )
-        .await;
+    let (status, _, body) = api.call("POST", "/v1/users", Some(&admin), Some(json!({"email": "nope", "name": "", "roles": []}))).await;
     assert_eq!(status, 422);
     assert_eq!(body["errors"].as_array().unwrap().len(), 3, "{body}");
-    let (status, _, _) = api.call("POST", "/v1/users", Some(&admin), Some(json!({"email": "y@alpine.demo", "name": "Y", "roles": ["traveler"], "tenant_id": "t_aaaaaaaaaaaaaaaa"}))).await;
+    let (status, _, _) = api
+        .call(
+            "POST",
+            "/v1/users",
+            Some(&admin),
+            Some(json!({"email": "y@alpine.demo", "name": "Y", "roles": ["traveler"], "tenant_id": "t_aaaaaaaaaaaaaaaa"})),
+        )
+        .await;
     assert_eq!(status, 422, "a tenant in the body is refused, never used");
 }
 
@@ -543,50 +343,21 @@ async fn cors_answers_only_the_configured_origin() {
             .request(reqwest::Method::OPTIONS, api.url("/v1/users"))
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header(
-                "access-control-request-headers",
-                "authorization, content-type",
-            )
+            .header("access-control-request-headers", "authorization, content-type")
             .send()
     };
     let ok = pre("http://localhost:5173").await.unwrap();
     assert_eq!(ok.status().as_u16(), 204);
-    assert_eq!(
-        ok.headers()["access-control-allow-origin"],
-        "http://localhost:5173"
-    );
-    let methods = ok.headers()["access-control-allow-methods"]
-        .to_str()
-        .unwrap();
-    assert!(
-        methods.contains("GET") && methods.contains("POST"),
-        "{methods}"
-    );
-    assert!(ok.headers()["access-control-allow-headers"]
-        .to_str()
-        .unwrap()
-        .contains("Authorization"));
+    assert_eq!(ok.headers()["access-control-allow-origin"], "http://localhost:5173");
+    let methods = ok.headers()["access-control-allow-methods"].to_str().unwrap();
+    assert!(methods.contains("GET") && methods.contains("POST"), "{methods}");
+    assert!(ok.headers()["access-control-allow-headers"].to_str().unwrap().contains("Authorization"));
     let evil = pre("https://evil.example").await.unwrap();
     assert_eq!(evil.status().as_u16(), 403);
     assert!(!evil.headers().contains_key("access-control-allow-origin"));
-    let r = api
-        .client
-        .get(api.url("/v1/health"))
-        .header("origin", "http://localhost:5173")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        r.headers()["access-control-allow-origin"],
-        "http://localhost:5173"
-    );
-    let r = api
-        .client
-        .get(api.url("/v1/health"))
-        .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+    let r = api.client.get(api.url("/v1/health")).header("origin", "http://localhost:5173").send().await.unwrap();
+    assert_eq!(r.headers()["access-control-allow-origin"], "http://localhost:5173");
+    let r = api.client.get(api.url("/v1/health")).header("origin", "https://evil.example").send().await.unwrap();
     assert!(!r.headers().contains_key("access-control-allow-origin"));
 }
 

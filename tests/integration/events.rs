@@ -30,8 +30,7 @@ async fn every_event_runs_through_its_handler() {
     let tenant = traveler.tenant_id.clone().unwrap();
     for route in ROUTES {
         let path = repo_root().join(format!("events/{}.json", route.function));
-        let text =
-            std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {}", path.display()));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {}", path.display()));
         // Root acts on tenants, the company admin on users and settings.
         // and the traveler (who has no second factor yet) enrols one.
         let token = if route.function.starts_with("tenant") {
@@ -48,40 +47,22 @@ async fn every_event_runs_through_its_handler() {
             .replace("{{email}}", &traveler.email)
             .replace("{{password}}", &traveler.password)
             .replace("{{totp}}", "123456")
-            .replace(
-                "u_demo0000000001",
-                if route.function.starts_with("profile-user") {
-                    &executive
-                } else {
-                    &traveler.user_id
-                },
-            )
+            .replace("u_demo0000000001", if route.function.starts_with("profile-user") { &executive } else { &traveler.user_id })
             .replace("t_demo0000000001", &tenant);
         let event: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(event["httpMethod"], route.method, "{}", route.function);
         assert_eq!(event["resource"], route.path, "{}", route.function);
-        let req = lambda_http::request::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", route.function));
+        let req = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", route.function));
         let resolved = Route::by_function(route.function).unwrap();
         let resp = handle(&api.app, resolved, from_lambda(req)).await;
         let body = String::from_utf8_lossy(&resp.body).to_string();
-        assert_eq!(
-            resp.status,
-            expected_status(route.function),
-            "{}: {body}",
-            route.function
-        );
+        assert_eq!(resp.status, expected_status(route.function), "{}: {body}", route.function);
     }
-    let authorizer = std::fs::read_to_string(repo_root().join("events/authorizer.json"))
-        .unwrap()
-        .replace("{{token}}", &admin);
+    let authorizer = std::fs::read_to_string(repo_root().join("events/authorizer.json")).unwrap().replace("{{token}}", &admin);
     let event: serde_json::Value = serde_json::from_str(&authorizer).unwrap();
     let policy = shared::authorizer::decide(&api.app, &event).await.unwrap();
     assert_eq!(policy["policyDocument"]["Statement"][0]["Effect"], "Allow");
     let mut bad = event.clone();
     bad["headers"]["Authorization"] = serde_json::json!("Bearer forged");
-    assert_eq!(
-        shared::authorizer::decide(&api.app, &bad).await,
-        Err("Unauthorized")
-    );
+    assert_eq!(shared::authorizer::decide(&api.app, &bad).await, Err("Unauthorized"));
 }

@@ -48,15 +48,9 @@ fn the_shared_matrix_is_the_specification_table() {
                 _ => unreachable!(),
             };
             let got = grant(*role, *permission);
-            assert!(
-                expected.contains(&got),
-                "{permission:?} for {role}: {got:?}, spec says {cell}"
-            );
+            assert!(expected.contains(&got), "{permission:?} for {role}: {got:?}, spec says {cell}");
             if *role == Role::RootAdmin && got != Grant::Denied {
-                assert!(
-                    matches!(got, Grant::Platform | Grant::AuditedAlert),
-                    "root acts platform-wide"
-                );
+                assert!(matches!(got, Grant::Platform | Grant::AuditedAlert), "root acts platform-wide");
             }
         }
     }
@@ -68,13 +62,8 @@ enum Target {
     Foreign,
 }
 
-const CALLERS: [&str; 5] = [
-    "root@platform.demo",
-    "admin@alpine.demo",
-    "reporting@alpine.demo",
-    "arranger@alpine.demo",
-    "traveler@alpine.demo",
-];
+const CALLERS: [&str; 5] =
+    ["root@platform.demo", "admin@alpine.demo", "reporting@alpine.demo", "arranger@alpine.demo", "traveler@alpine.demo"];
 
 /// Expected status per route, caller (in CALLERS order) and target. The user routes act on the
 /// alpine executive (in the arranger's scope) unless the row says otherwise.
@@ -113,6 +102,10 @@ const HTTP: &[(&str, Target, [u16; 5])] = &[
     ("profile-user-get", Target::Foreign, [404, 404, 404, 404, 404]),
     ("profile-user-put", Target::Own, [200, 403, 403, 200, 403]),
     ("profile-user-put", Target::Foreign, [404, 404, 404, 404, 404]),
+    ("audit-list", Target::Own, [200, 200, 403, 403, 403]),
+    ("audit-list", Target::Foreign, [200, 404, 404, 404, 404]),
+    ("audit-verify", Target::Own, [200, 200, 403, 403, 403]),
+    ("audit-verify", Target::Foreign, [200, 404, 404, 404, 404]),
 ];
 
 struct Fixture {
@@ -128,61 +121,29 @@ impl Fixture {
         let root = api.token("root@platform.demo").await;
         let email = format!("{}@offboard.demo", integration_tests::unique("a"));
         let (status, _, body) = api
-            .call(
-                "POST",
-                "/v1/tenants",
-                Some(&root),
-                Some(json!({"name": "Short Lived", "admin_email": email, "admin_name": "S"})),
-            )
+            .call("POST", "/v1/tenants", Some(&root), Some(json!({"name": "Short Lived", "admin_email": email, "admin_name": "S"})))
             .await;
         assert_eq!(status, 201, "{body}");
         let id = body["tenant"]["id"].as_str().unwrap().to_string();
-        let (status, _, body) = api
-            .call(
-                "PATCH",
-                &format!("/v1/tenants/{id}"),
-                Some(&root),
-                Some(json!({"status": "suspended"})),
-            )
-            .await;
+        let (status, _, body) = api.call("PATCH", &format!("/v1/tenants/{id}"), Some(&root), Some(json!({"status": "suspended"}))).await;
         assert_eq!(status, 200, "{body}");
         id
     }
 
     /// A fresh user to act on, so destructive rows do not depend on one another.
     async fn fresh_user(&self, api: &TestApi, target: Target) -> String {
-        let token = if target == Target::Own {
-            &self.admin_token
-        } else {
-            &self.harbor_admin_token
-        };
+        let token = if target == Target::Own { &self.admin_token } else { &self.harbor_admin_token };
         let email = format!("{}@matrix.demo", integration_tests::unique("u"));
-        let (status, _, body) = api
-            .call(
-                "POST",
-                "/v1/users",
-                Some(token),
-                Some(json!({"email": email, "name": "Matrix Target", "roles": ["traveler"]})),
-            )
-            .await;
+        let (status, _, body) =
+            api.call("POST", "/v1/users", Some(token), Some(json!({"email": email, "name": "Matrix Target", "roles": ["traveler"]}))).await;
         assert_eq!(status, 201, "{body}");
         body["id"].as_str().unwrap().to_string()
     }
 }
 
-async fn request_for(
-    api: &TestApi,
-    fx: &Fixture,
-    function: &str,
-    caller: &str,
-    target: Target,
-) -> (String, String, Option<Value>) {
+async fn request_for(api: &TestApi, fx: &Fixture, function: &str, caller: &str, target: Target) -> (String, String, Option<Value>) {
     let root = caller.starts_with("root@");
-    let tenant = if target == Target::Own {
-        &fx.alpine
-    } else {
-        &fx.harbor
-    };
+    let tenant = if target == Target::Own { &fx.alpine } else { &fx.harbor };
     // root names the tenant it acts on; a company user naming another tenant is the attack.
     let named = if root {
         Some(tenant)
@@ -208,29 +169,19 @@ async fn request_for(
     let unique_email = format!("{}@matrix.demo", integration_tests::unique("n"));
     match function {
         "me" => ("GET".into(), "/v1/me".into(), None),
-        "tenants-create" => (
-            "POST".into(),
-            "/v1/tenants".into(),
-            Some(json!({"name": "Matrix Co", "admin_email": unique_email, "admin_name": "M"})),
-        ),
+        "tenants-create" => {
+            ("POST".into(), "/v1/tenants".into(), Some(json!({"name": "Matrix Co", "admin_email": unique_email, "admin_name": "M"})))
+        }
         "tenants-list" => ("GET".into(), "/v1/tenants".into(), None),
         "tenants-get" => ("GET".into(), format!("/v1/tenants/{tenant}"), None),
-        "tenants-update" => (
-            "PATCH".into(),
-            format!("/v1/tenants/{tenant}"),
-            Some(json!({"name": "Renamed Demo"})),
-        ),
+        "tenants-update" => ("PATCH".into(), format!("/v1/tenants/{tenant}"), Some(json!({"name": "Renamed Demo"}))),
         "company-get" => ("GET".into(), root_scoped("/v1/company"), None),
-        "company-update" => (
-            "PATCH".into(),
-            root_scoped("/v1/company"),
-            Some(json!({"departments": ["Sales", "Engineering", "Executive"]})),
-        ),
-        "users-create" => (
-            "POST".into(),
-            root_scoped("/v1/users"),
-            Some(json!({"email": unique_email, "name": "Matrix New", "roles": ["traveler"]})),
-        ),
+        "company-update" => {
+            ("PATCH".into(), root_scoped("/v1/company"), Some(json!({"departments": ["Sales", "Engineering", "Executive"]})))
+        }
+        "users-create" => {
+            ("POST".into(), root_scoped("/v1/users"), Some(json!({"email": unique_email, "name": "Matrix New", "roles": ["traveler"]})))
+        }
         "users-list" => ("GET".into(), root_scoped("/v1/users"), None),
         "users-get" => {
             let id = if target == Target::Own {
@@ -242,35 +193,19 @@ async fn request_for(
         }
         "users-update" | "users-deactivate" => {
             let id = fx.fresh_user(api, target).await;
-            let method = if function == "users-update" {
-                "PATCH"
-            } else {
-                "DELETE"
-            };
+            let method = if function == "users-update" { "PATCH" } else { "DELETE" };
             let body = (function == "users-update").then(|| json!({"name": "Renamed Target"}));
             (method.into(), scoped(&format!("/v1/users/{id}")), body)
         }
         "tenants-offboard" => {
             // root offboards a fresh suspended tenant, never the demo companies.
-            let id = if root {
-                fx.suspended_tenant(api).await
-            } else {
-                tenant.clone()
-            };
+            let id = if root { fx.suspended_tenant(api).await } else { tenant.clone() };
             ("DELETE".into(), format!("/v1/tenants/{id}"), None)
         }
-        "tenant-keys-rotate" => (
-            "POST".into(),
-            format!("/v1/tenants/{tenant}/keys/rotate"),
-            None,
-        ),
+        "tenant-keys-rotate" => ("POST".into(), format!("/v1/tenants/{tenant}/keys/rotate"), None),
         "tenant-keys-get" => ("GET".into(), format!("/v1/tenants/{tenant}/keys"), None),
         "profile-me-get" => ("GET".into(), "/v1/me/profile".into(), None),
-        "profile-me-put" => (
-            "PUT".into(),
-            "/v1/me/profile".into(),
-            Some(json!({"given_names": "Matrix", "seat_preference": "window"})),
-        ),
+        "profile-me-put" => ("PUT".into(), "/v1/me/profile".into(), Some(json!({"given_names": "Matrix", "seat_preference": "window"}))),
         "profile-user-get" | "profile-user-put" => {
             let id = if target == Target::Own {
                 api.user("executive@alpine.demo").user_id.clone()
@@ -280,17 +215,12 @@ async fn request_for(
             let (method, body) = if function == "profile-user-get" {
                 ("GET", None)
             } else {
-                (
-                    "PUT",
-                    Some(json!({"given_names": "Erin", "meal_preference": "vegan"})),
-                )
+                ("PUT", Some(json!({"given_names": "Erin", "meal_preference": "vegan"})))
             };
-            (
-                method.into(),
-                scoped(&format!("/v1/users/{id}/profile")),
-                body,
-            )
+            (method.into(), scoped(&format!("/v1/users/{id}/profile")), body)
         }
+        "audit-list" => ("GET".into(), root_scoped("/v1/audit"), None),
+        "audit-verify" => ("GET".into(), root_scoped("/v1/audit/verify"), None),
         other => panic!("no request recipe for {other}: add the route to the matrix"),
     }
 }
@@ -305,15 +235,8 @@ async fn every_role_on_every_route_own_and_foreign_tenant() {
         harbor_admin_token: api.token("admin@harbor.demo").await,
     };
     // Every authenticated route except the TOTP enrolment pair (tested in e2e) has rows.
-    for r in ROUTES
-        .iter()
-        .filter(|r| r.access != Access::Public && !r.function.starts_with("auth-totp"))
-    {
-        assert!(
-            HTTP.iter().any(|(f, _, _)| *f == r.function),
-            "route {} is missing from the matrix",
-            r.function
-        );
+    for r in ROUTES.iter().filter(|r| r.access != Access::Public && !r.function.starts_with("auth-totp")) {
+        assert!(HTTP.iter().any(|(f, _, _)| *f == r.function), "route {} is missing from the matrix", r.function);
     }
     let mut failures = Vec::new();
     for (function, target, expected) in HTTP {
@@ -326,11 +249,7 @@ async fn every_role_on_every_route_own_and_foreign_tenant() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "matrix violations:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "matrix violations:\n{}", failures.join("\n"));
 }
 
 #[tokio::test]
@@ -339,31 +258,13 @@ async fn what_each_grant_sees_of_a_user() {
     let exec = api.user("executive@alpine.demo").user_id.clone();
     let traveler = api.user("traveler@alpine.demo").user_id.clone();
     let reporting = api.token("reporting@alpine.demo").await;
-    let (_, _, body) = api
-        .call("GET", &format!("/v1/users/{exec}"), Some(&reporting), None)
-        .await;
+    let (_, _, body) = api.call("GET", &format!("/v1/users/{exec}"), Some(&reporting), None).await;
     let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["id", "name"], "reporting admins see names only");
     let arranger = api.token("arranger@alpine.demo").await;
     let (_, _, list) = api.call("GET", "/v1/users", Some(&arranger), None).await;
-    let ids: Vec<&str> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        ids,
-        [exec.as_str()],
-        "an arranger lists only its assigned travelers"
-    );
-    let (status, _, _) = api
-        .call(
-            "GET",
-            &format!("/v1/users/{traveler}"),
-            Some(&arranger),
-            None,
-        )
-        .await;
+    let ids: Vec<&str> = list["items"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [exec.as_str()], "an arranger lists only its assigned travelers");
+    let (status, _, _) = api.call("GET", &format!("/v1/users/{traveler}"), Some(&arranger), None).await;
     assert_eq!(status, 403, "same tenant, out of scope: 403");
 }

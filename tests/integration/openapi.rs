@@ -11,12 +11,8 @@ fn committed_openapi_matches_the_route_table() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &generated).unwrap();
     }
-    let committed = std::fs::read_to_string(&path)
-        .expect("docs/openapi.json (regenerate with UPDATE_OPENAPI=1 cargo test openapi)");
-    assert_eq!(
-        committed, generated,
-        "docs/openapi.json is stale: run UPDATE_OPENAPI=1 cargo test -p integration-tests openapi"
-    );
+    let committed = std::fs::read_to_string(&path).expect("docs/openapi.json (regenerate with UPDATE_OPENAPI=1 cargo test openapi)");
+    assert_eq!(committed, generated, "docs/openapi.json is stale: run UPDATE_OPENAPI=1 cargo test -p integration-tests openapi");
     let doc: serde_json::Value = serde_json::from_str(&committed).unwrap();
     for r in ROUTES {
         let op = &doc["paths"][r.path][r.method.to_ascii_lowercase()];

@@ -7,9 +7,7 @@ use serde_json::{json, Value};
 use shared::app::App;
 use shared::clock::SystemClock;
 use shared::config::Config;
-use shared::crypto::keyservice::{
-    CountingKeyService, KmsKeyService, LocalKeyRing, UnavailableKeyService,
-};
+use shared::crypto::keyservice::{CountingKeyService, KmsKeyService, LocalKeyRing, UnavailableKeyService};
 use shared::crypto::{KeyError, KeyService};
 use shared::ids::TenantId;
 use shared::routes::RouteId;
@@ -43,9 +41,7 @@ async fn profile_views_follow_the_matrix() {
     let exec = api.user("executive@alpine.demo").clone();
     let traveler = api.user("traveler@alpine.demo").clone();
     let own = api.token(&exec.email).await;
-    let (status, _, body) = api
-        .call("PUT", "/v1/me/profile", Some(&own), Some(profile()))
-        .await;
+    let (status, _, body) = api.call("PUT", "/v1/me/profile", Some(&own), Some(profile())).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["passport"]["number"], PASSPORT);
     let (status, _, mine) = api.call("GET", "/v1/me/profile", Some(&own), None).await;
@@ -55,95 +51,37 @@ async fn profile_views_follow_the_matrix() {
 
     // The arranger's scope is the executive: clear values; the traveler is out of scope.
     let arranger = api.token("arranger@alpine.demo").await;
-    let (status, _, seen) = api
-        .call(
-            "GET",
-            &format!("/v1/users/{}/profile", exec.user_id),
-            Some(&arranger),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (status, seen["passport"]["number"].clone()),
-        (200, json!(PASSPORT))
-    );
-    let (status, _, _) = api
-        .call(
-            "GET",
-            &format!("/v1/users/{}/profile", traveler.user_id),
-            Some(&arranger),
-            None,
-        )
-        .await;
+    let (status, _, seen) = api.call("GET", &format!("/v1/users/{}/profile", exec.user_id), Some(&arranger), None).await;
+    assert_eq!((status, seen["passport"]["number"].clone()), (200, json!(PASSPORT)));
+    let (status, _, _) = api.call("GET", &format!("/v1/users/{}/profile", traveler.user_id), Some(&arranger), None).await;
     assert_eq!(status, 403);
 
     // The company admin sees the last characters only, and may not write another's profile.
     let admin = api.token("admin@alpine.demo").await;
-    let (status, _, masked) = api
-        .call(
-            "GET",
-            &format!("/v1/users/{}/profile", exec.user_id),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let (status, _, masked) = api.call("GET", &format!("/v1/users/{}/profile", exec.user_id), Some(&admin), None).await;
     assert_eq!(status, 200, "{masked}");
     assert_eq!(masked["passport"]["number"], "•••••5432");
     assert_eq!(masked["phone"], "+•••••••••3456");
     assert!(!masked.to_string().contains(PASSPORT));
-    assert_eq!(
-        masked["given_names"], "Tess",
-        "ordinary fields are not masked"
-    );
-    let (status, _, _) = api
-        .call(
-            "PUT",
-            &format!("/v1/users/{}/profile", exec.user_id),
-            Some(&admin),
-            Some(profile()),
-        )
-        .await;
+    assert_eq!(masked["given_names"], "Tess", "ordinary fields are not masked");
+    let (status, _, _) = api.call("PUT", &format!("/v1/users/{}/profile", exec.user_id), Some(&admin), Some(profile())).await;
     assert_eq!(status, 403);
 
     // Reporting admins and travelers see nobody's profile; another company gets 404.
     for who in ["reporting@alpine.demo", "traveler@alpine.demo"] {
         let t = api.token(who).await;
-        let (status, _, _) = api
-            .call(
-                "GET",
-                &format!("/v1/users/{}/profile", exec.user_id),
-                Some(&t),
-                None,
-            )
-            .await;
+        let (status, _, _) = api.call("GET", &format!("/v1/users/{}/profile", exec.user_id), Some(&t), None).await;
         assert_eq!(status, 403, "{who}");
     }
     let harbor = api.token("admin@harbor.demo").await;
-    let (status, _, _) = api
-        .call(
-            "GET",
-            &format!("/v1/users/{}/profile", exec.user_id),
-            Some(&harbor),
-            None,
-        )
-        .await;
+    let (status, _, _) = api.call("GET", &format!("/v1/users/{}/profile", exec.user_id), Some(&harbor), None).await;
     assert_eq!(status, 404);
 
     // root_admin reads in clear, naming the tenant.
     let root = api.token("root@platform.demo").await;
     let tenant = exec.tenant_id.clone().unwrap();
-    let (status, _, clear) = api
-        .call(
-            "GET",
-            &format!("/v1/users/{}/profile?tenant_id={tenant}", exec.user_id),
-            Some(&root),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (status, clear["passport"]["number"].clone()),
-        (200, json!(PASSPORT))
-    );
+    let (status, _, clear) = api.call("GET", &format!("/v1/users/{}/profile?tenant_id={tenant}", exec.user_id), Some(&root), None).await;
+    assert_eq!((status, clear["passport"]["number"].clone()), (200, json!(PASSPORT)));
     let (status, _, _) = api.call("GET", "/v1/me/profile", Some(&root), None).await;
     assert_eq!(status, 403, "root_admin has no traveler profile");
 }
@@ -153,60 +91,25 @@ async fn card_numbers_and_bad_fields_are_refused_and_nothing_is_written() {
     let api = TestApi::start().await;
     let token = api.token("traveler@alpine.demo").await;
     let mut with_card = profile();
-    with_card["loyalty_numbers"] =
-        json!([{"program": "Demo Miles", "number": "4111 1111 1111 1111"}]);
-    let (status, headers, body) = api
-        .call("PUT", "/v1/me/profile", Some(&token), Some(with_card))
-        .await;
+    with_card["loyalty_numbers"] = json!([{"program": "Demo Miles", "number": "4111 1111 1111 1111"}]);
+    let (status, headers, body) = api.call("PUT", "/v1/me/profile", Some(&token), Some(with_card)).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(headers["content-type"], "application/problem+json");
     assert_eq!(body["errors"][0]["field"], "loyalty_numbers[0].number");
-    assert!(
-        !body.to_string().contains("4111"),
-        "the refused value is not echoed"
-    );
+    assert!(!body.to_string().contains("4111"), "the refused value is not echoed");
     let mut hidden = profile();
     hidden["given_names"] = json!("Tess 5500-0055-5555-5559");
-    let (status, _, body) = api
-        .call("PUT", "/v1/me/profile", Some(&token), Some(hidden))
-        .await;
-    assert_eq!(
-        (status, body["errors"][0]["field"].clone()),
-        (422, json!("given_names"))
-    );
+    let (status, _, body) = api.call("PUT", "/v1/me/profile", Some(&token), Some(hidden)).await;
+    assert_eq!((status, body["errors"][0]["field"].clone()), (422, json!("given_names")));
 
     let (status, _, body) = api
         .call("PUT", "/v1/me/profile", Some(&token), Some(json!({"passport": {"number": "X1", "expiry": "31/05/2031", "issuing_country": "de"}, "phone": "12345", "date_of_birth": "2999-01-01"})))
         .await;
     assert_eq!(status, 422);
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        fields,
-        [
-            "passport.number",
-            "passport.expiry",
-            "passport.issuing_country",
-            "date_of_birth",
-            "phone"
-        ]
-    );
-    let (status, _, body) = api
-        .call(
-            "PUT",
-            "/v1/me/profile",
-            Some(&token),
-            Some(json!({"ssn": "1"})),
-        )
-        .await;
-    assert_eq!(
-        (status, body["errors"][0]["field"].clone()),
-        (422, json!("ssn"))
-    );
+    let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["passport.number", "passport.expiry", "passport.issuing_country", "date_of_birth", "phone"]);
+    let (status, _, body) = api.call("PUT", "/v1/me/profile", Some(&token), Some(json!({"ssn": "1"}))).await;
+    assert_eq!((status, body["errors"][0]["field"].clone()), (422, json!("ssn")));
 
     let (_, _, now) = api.call("GET", "/v1/me/profile", Some(&token), None).await;
     assert_eq!(now["version"], 0, "nothing was written: {now}");
@@ -217,30 +120,13 @@ async fn card_numbers_and_bad_fields_are_refused_and_nothing_is_written() {
 async fn the_embedded_store_file_holds_no_restricted_value_in_clear() {
     let api = TestApi::start().await;
     let token = api.token("traveler@alpine.demo").await;
-    let (status, _, _) = api
-        .call("PUT", "/v1/me/profile", Some(&token), Some(profile()))
-        .await;
+    let (status, _, _) = api.call("PUT", "/v1/me/profile", Some(&token), Some(profile())).await;
     assert_eq!(status, 200);
     let raw = std::fs::read(api.data_dir.path().join("data/store.redb")).unwrap();
     let text = String::from_utf8_lossy(&raw);
-    assert!(
-        text.contains("Sonnen") == false && text.contains("Tess"),
-        "ordinary fields are stored, restricted ones are not"
-    );
-    for secret in [
-        PASSPORT,
-        PHONE,
-        "L01X00T47",
-        "1986-02-17",
-        "DM77441122",
-        "KTN556677",
-        "Sam Traveler",
-        "+4989555000111",
-    ] {
-        assert!(
-            !text.contains(secret),
-            "{secret} is in the store file in clear"
-        );
+    assert!(!text.contains("Sonnen") && text.contains("Tess"), "ordinary fields are stored, restricted ones are not");
+    for secret in [PASSPORT, PHONE, "L01X00T47", "1986-02-17", "DM77441122", "KTN556677", "Sam Traveler", "+4989555000111"] {
+        assert!(!text.contains(secret), "{secret} is in the store file in clear");
     }
     assert!(text.contains("v1.1."), "sealed envelopes are there");
 }
@@ -249,63 +135,28 @@ async fn the_embedded_store_file_holds_no_restricted_value_in_clear() {
 async fn rotation_keeps_profiles_readable_and_reencryption_moves_them() {
     let api = TestApi::start().await;
     let token = api.token("traveler@alpine.demo").await;
-    api.call("PUT", "/v1/me/profile", Some(&token), Some(profile()))
-        .await;
+    api.call("PUT", "/v1/me/profile", Some(&token), Some(profile())).await;
     let exec = api.token("executive@alpine.demo").await;
-    api.call("PUT", "/v1/me/profile", Some(&exec), Some(profile()))
-        .await;
+    api.call("PUT", "/v1/me/profile", Some(&exec), Some(profile())).await;
     let root = api.token("root@platform.demo").await;
     let tenant = api.user("traveler@alpine.demo").tenant_id.clone().unwrap();
-    let (status, _, rotated) = api
-        .call(
-            "POST",
-            &format!("/v1/tenants/{tenant}/keys/rotate"),
-            Some(&root),
-            None,
-        )
-        .await;
+    let (status, _, rotated) = api.call("POST", &format!("/v1/tenants/{tenant}/keys/rotate"), Some(&root), None).await;
     assert_eq!(status, 201, "{rotated}");
     assert_eq!(rotated["current_version"], 2);
     // Old version still decrypts before the job runs.
     let (status, _, before) = api.call("GET", "/v1/me/profile", Some(&token), None).await;
-    assert_eq!(
-        (status, before["passport"]["number"].clone()),
-        (200, json!(PASSPORT))
-    );
+    assert_eq!((status, before["passport"]["number"].clone()), (200, json!(PASSPORT)));
 
     // Resumable: a budget of one profile leaves work; running again finishes; again is a no-op.
-    let first = shared::jobs::reencrypt::run_pending(&api.app, 1)
-        .await
-        .unwrap();
+    let first = shared::jobs::reencrypt::run_pending(&api.app, 1).await.unwrap();
     assert_eq!((first[0].scanned, first[0].done), (1, false), "{first:?}");
-    let rest = shared::jobs::reencrypt::run_pending(&api.app, 100)
-        .await
-        .unwrap();
+    let rest = shared::jobs::reencrypt::run_pending(&api.app, 100).await.unwrap();
     assert!(rest[0].done, "{rest:?}");
-    assert_eq!(
-        rest[0].reencrypted_fields, 16,
-        "8 sealed fields in each of 2 profiles"
-    );
-    assert!(
-        shared::jobs::reencrypt::run_pending(&api.app, 100)
-            .await
-            .unwrap()
-            .is_empty(),
-        "nothing left pending"
-    );
-    let (_, _, keys) = api
-        .call(
-            "GET",
-            &format!("/v1/tenants/{tenant}/keys"),
-            Some(&root),
-            None,
-        )
-        .await;
+    assert_eq!(rest[0].reencrypted_fields, 16, "8 sealed fields in each of 2 profiles");
+    assert!(shared::jobs::reencrypt::run_pending(&api.app, 100).await.unwrap().is_empty(), "nothing left pending");
+    let (_, _, keys) = api.call("GET", &format!("/v1/tenants/{tenant}/keys"), Some(&root), None).await;
     assert_eq!(keys["reencryption"]["done"], true, "{keys}");
-    let raw = String::from_utf8_lossy(
-        &std::fs::read(api.data_dir.path().join("data/store.redb")).unwrap(),
-    )
-    .to_string();
+    let raw = String::from_utf8_lossy(&std::fs::read(api.data_dir.path().join("data/store.redb")).unwrap()).to_string();
     let (_, _, after) = api.call("GET", "/v1/me/profile", Some(&token), None).await;
     assert_eq!(after["passport"]["number"], PASSPORT);
     assert!(raw.contains("v1.2."));
@@ -319,94 +170,35 @@ async fn offboarding_destroys_the_keys_and_leaves_ciphertext_unreadable() {
     let api = TestApi::start().await;
     let traveler = api.user("traveler@harbor.demo").clone();
     let token = api.token(&traveler.email).await;
-    api.call("PUT", "/v1/me/profile", Some(&token), Some(profile()))
-        .await;
+    api.call("PUT", "/v1/me/profile", Some(&token), Some(profile())).await;
     let root = api.token("root@platform.demo").await;
     let tenant = traveler.tenant_id.clone().unwrap();
-    let (status, _, _) = api
-        .call(
-            "DELETE",
-            &format!("/v1/tenants/{tenant}"),
-            Some(&root),
-            None,
-        )
-        .await;
+    let (status, _, _) = api.call("DELETE", &format!("/v1/tenants/{tenant}"), Some(&root), None).await;
     assert_eq!(status, 409, "an active tenant is suspended first");
-    api.call(
-        "PATCH",
-        &format!("/v1/tenants/{tenant}"),
-        Some(&root),
-        Some(json!({"status": "suspended"})),
-    )
-    .await;
-    let (status, _, body) = api
-        .call(
-            "DELETE",
-            &format!("/v1/tenants/{tenant}"),
-            Some(&root),
-            None,
-        )
-        .await;
+    api.call("PATCH", &format!("/v1/tenants/{tenant}"), Some(&root), Some(json!({"status": "suspended"}))).await;
+    let (status, _, body) = api.call("DELETE", &format!("/v1/tenants/{tenant}"), Some(&root), None).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(
-        (
-            body["status"].clone(),
-            body["destroyed_key_versions"].clone()
-        ),
-        (json!("offboarded"), json!(1))
-    );
-    let raw = String::from_utf8_lossy(
-        &std::fs::read(api.data_dir.path().join("data/store.redb")).unwrap(),
-    )
-    .to_string();
+    assert_eq!((body["status"].clone(), body["destroyed_key_versions"].clone()), (json!("offboarded"), json!(1)));
+    let raw = String::from_utf8_lossy(&std::fs::read(api.data_dir.path().join("data/store.redb")).unwrap()).to_string();
     assert!(raw.contains("v1.1."), "the ciphertext is still stored");
     // Even root can no longer read it: the key is gone.
-    let (status, _, body) = api
-        .call(
-            "GET",
-            &format!("/v1/users/{}/profile?tenant_id={tenant}", traveler.user_id),
-            Some(&root),
-            None,
-        )
-        .await;
+    let (status, _, body) = api.call("GET", &format!("/v1/users/{}/profile?tenant_id={tenant}", traveler.user_id), Some(&root), None).await;
     assert_eq!(status, 404, "{body}");
-    let (status, _, _) = api
-        .call(
-            "POST",
-            &format!("/v1/tenants/{tenant}/keys/rotate"),
-            Some(&root),
-            None,
-        )
-        .await;
+    let (status, _, _) = api.call("POST", &format!("/v1/tenants/{tenant}/keys/rotate"), Some(&root), None).await;
     assert_eq!(status, 409);
     // The other company is untouched.
     let alpine = api.token("traveler@alpine.demo").await;
-    let (status, _, _) = api
-        .call("PUT", "/v1/me/profile", Some(&alpine), Some(profile()))
-        .await;
+    let (status, _, _) = api.call("PUT", "/v1/me/profile", Some(&alpine), Some(profile())).await;
     assert_eq!(status, 200);
 }
 
 /// An app on a fresh embedded store with demo data and the given key service.
-async fn app_with(
-    keys: Arc<dyn KeyService>,
-    dir: &std::path::Path,
-) -> (App, shared::seed::DemoCredentials) {
+async fn app_with(keys: Arc<dyn KeyService>, dir: &std::path::Path) -> (App, shared::seed::DemoCredentials) {
     let secrets = LocalSecrets::new(dir.join("secrets"));
     shared::seed::write_local_keys(&secrets).unwrap();
-    let store = Store::new(Arc::new(
-        EmbeddedTable::open(&dir.join("store.redb")).unwrap(),
-    ));
-    let app = App::new(
-        Config::local(vec![]),
-        store,
-        Arc::new(secrets),
-        keys,
-        Arc::new(SystemClock),
-    );
-    let creds = shared::seed::seed_demo(&app.store, &app.clock.now_rfc3339())
-        .await
-        .unwrap();
+    let store = Store::new(Arc::new(EmbeddedTable::open(&dir.join("store.redb")).unwrap()));
+    let app = App::new(Config::local(vec![]), store, Arc::new(secrets), keys, Arc::new(SystemClock));
+    let creds = shared::seed::seed_demo(&app.store, &app.clock.now_rfc3339()).await.unwrap();
     (app, creds)
 }
 
@@ -414,45 +206,24 @@ async fn app_with(
 async fn a_failing_key_service_fails_closed_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (app, creds) = app_with(Arc::new(UnavailableKeyService), dir.path()).await;
-    let traveler = creds
-        .users
-        .iter()
-        .find(|u| u.email == "traveler@alpine.demo")
-        .unwrap();
+    let traveler = creds.users.iter().find(|u| u.email == "traveler@alpine.demo").unwrap();
     let token = sign_in(&app, traveler).await;
-    let (status, body) = call(
-        &app,
-        RouteId::ProfileMePut,
-        None,
-        Some(&token),
-        Some(profile()),
-    )
-    .await;
+    let (status, body) = call(&app, RouteId::ProfileMePut, None, Some(&token), Some(profile())).await;
     assert_eq!(status, 503, "{body}");
     assert!(!body.to_string().contains(PASSPORT));
     let (status, now) = call(&app, RouteId::ProfileMeGet, None, Some(&token), None).await;
-    assert_eq!(
-        (status, now["version"].clone()),
-        (200, json!(0)),
-        "nothing was written: {now}"
-    );
-    let raw =
-        String::from_utf8_lossy(&std::fs::read(dir.path().join("store.redb")).unwrap()).to_string();
+    assert_eq!((status, now["version"].clone()), (200, json!(0)), "nothing was written: {now}");
+    let raw = String::from_utf8_lossy(&std::fs::read(dir.path().join("store.redb")).unwrap()).to_string();
     assert!(!raw.contains(PASSPORT));
 }
 
 #[tokio::test]
 async fn steady_traffic_costs_one_key_service_call_per_container() {
     let dir = tempfile::tempdir().unwrap();
-    let ring: Arc<dyn KeyService> =
-        Arc::new(LocalKeyRing::open_or_create(&dir.path().join("master.key")).unwrap());
+    let ring: Arc<dyn KeyService> = Arc::new(LocalKeyRing::open_or_create(&dir.path().join("master.key")).unwrap());
     let counting = Arc::new(CountingKeyService::new(ring.clone()));
     let (app, creds) = app_with(counting.clone(), dir.path()).await;
-    let traveler = creds
-        .users
-        .iter()
-        .find(|u| u.email == "traveler@alpine.demo")
-        .unwrap();
+    let traveler = creds.users.iter().find(|u| u.email == "traveler@alpine.demo").unwrap();
     let token = sign_in(&app, traveler).await;
     for i in 0..100 {
         let mut p = profile();
@@ -460,26 +231,13 @@ async fn steady_traffic_costs_one_key_service_call_per_container() {
         let (status, body) = call(&app, RouteId::ProfileMePut, None, Some(&token), Some(p)).await;
         assert_eq!(status, 200, "{body}");
     }
-    assert_eq!(
-        counting.calls(),
-        (1, 0),
-        "100 writes of 8 sealed fields: one GenerateDataKey"
-    );
+    assert_eq!(counting.calls(), (1, 0), "100 writes of 8 sealed fields: one GenerateDataKey");
     // A second container: reads cost one Decrypt in all.
     let counting2 = Arc::new(CountingKeyService::new(ring));
-    let app2 = App::new(
-        Config::local(vec![]),
-        app.store.clone(),
-        app.secrets.clone(),
-        counting2.clone(),
-        Arc::new(SystemClock),
-    );
+    let app2 = App::new(Config::local(vec![]), app.store.clone(), app.secrets.clone(), counting2.clone(), Arc::new(SystemClock));
     for _ in 0..100 {
         let (status, body) = call(&app2, RouteId::ProfileMeGet, None, Some(&token), None).await;
-        assert_eq!(
-            (status, body["passport"]["number"].clone()),
-            (200, json!(PASSPORT))
-        );
+        assert_eq!((status, body["passport"]["number"].clone()), (200, json!(PASSPORT)));
     }
     assert_eq!(counting2.calls(), (0, 1), "100 reads: one Decrypt");
 }
@@ -488,57 +246,24 @@ async fn steady_traffic_costs_one_key_service_call_per_container() {
 async fn kms_on_moto_refuses_a_data_key_under_another_tenants_context() {
     let sdk = moto_sdk().await;
     let kms = aws_sdk_kms::Client::new(&sdk);
-    let key = kms
-        .create_key()
-        .send()
-        .await
-        .unwrap()
-        .key_metadata
-        .unwrap()
-        .key_id;
+    let key = kms.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
     let service = KmsKeyService::new(kms, key);
     let (a, b) = (TenantId::generate(), TenantId::generate());
     let dk = service.generate_data_key(&a).await.unwrap();
     assert_eq!(dk.plaintext.len(), 32);
-    assert_eq!(
-        *service.decrypt_data_key(&a, &dk.wrapped).await.unwrap(),
-        *dk.plaintext
-    );
-    assert_eq!(
-        service.decrypt_data_key(&b, &dk.wrapped).await.unwrap_err(),
-        KeyError::Refused
-    );
+    assert_eq!(*service.decrypt_data_key(&a, &dk.wrapped).await.unwrap(), *dk.plaintext);
+    assert_eq!(service.decrypt_data_key(&b, &dk.wrapped).await.unwrap_err(), KeyError::Refused);
 }
 
 #[tokio::test]
 async fn on_dynamodb_and_kms_nothing_is_in_clear_and_moved_ciphertext_fails() {
     let (app, table) = crate::aws_adapters::aws_app().await;
-    let creds = shared::seed::seed_demo(&app.store, &app.clock.now_rfc3339())
-        .await
-        .unwrap();
-    let find = |email: &str| {
-        creds
-            .users
-            .iter()
-            .find(|u| u.email == email)
-            .unwrap()
-            .clone()
-    };
-    let (t1, t2, other) = (
-        find("traveler@alpine.demo"),
-        find("executive@alpine.demo"),
-        find("traveler@harbor.demo"),
-    );
+    let creds = shared::seed::seed_demo(&app.store, &app.clock.now_rfc3339()).await.unwrap();
+    let find = |email: &str| creds.users.iter().find(|u| u.email == email).unwrap().clone();
+    let (t1, t2, other) = (find("traveler@alpine.demo"), find("executive@alpine.demo"), find("traveler@harbor.demo"));
     for u in [&t1, &t2, &other] {
         let token = sign_in(&app, u).await;
-        let (status, body) = call(
-            &app,
-            RouteId::ProfileMePut,
-            None,
-            Some(&token),
-            Some(profile()),
-        )
-        .await;
+        let (status, body) = call(&app, RouteId::ProfileMePut, None, Some(&token), Some(profile())).await;
         assert_eq!(status, 200, "{body}");
     }
     // Raw items straight from DynamoDB: no restricted value in clear.
@@ -548,63 +273,29 @@ async fn on_dynamodb_and_kms_nothing_is_in_clear_and_moved_ciphertext_fails() {
     let dump = format!("{:?}", scan.items());
     assert!(dump.contains("Tess"));
     for secret in [PASSPORT, PHONE, "L01X00T47", "1986-02-17", "KTN556677"] {
-        assert!(
-            !dump.contains(secret),
-            "{secret} stored in clear on DynamoDB"
-        );
+        assert!(!dump.contains(secret), "{secret} stored in clear on DynamoDB");
     }
     // Copy t1's sealed passport onto t2's profile, and onto the other tenant's: both fail.
     let get = |tenant: &str, user: &str| {
         ddb.get_item()
             .table_name(&table)
-            .key(
-                "pk",
-                aws_sdk_dynamodb::types::AttributeValue::S(format!("{tenant}#PROFILE")),
-            )
-            .key(
-                "sk",
-                aws_sdk_dynamodb::types::AttributeValue::S(user.to_string()),
-            )
+            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("{tenant}#PROFILE")))
+            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(user.to_string()))
             .send()
     };
-    let source = get(t1.tenant_id.as_deref().unwrap(), &t1.user_id)
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let source = get(t1.tenant_id.as_deref().unwrap(), &t1.user_id).await.unwrap().item.unwrap();
     for victim in [&t2, &other] {
-        let mut item = get(victim.tenant_id.as_deref().unwrap(), &victim.user_id)
-            .await
-            .unwrap()
-            .item
-            .unwrap();
+        let mut item = get(victim.tenant_id.as_deref().unwrap(), &victim.user_id).await.unwrap().item.unwrap();
         let mut body = item["body"].as_m().unwrap().clone();
         let mut sealed = body["sealed"].as_m().unwrap().clone();
-        sealed.insert(
-            "passport".into(),
-            source["body"].as_m().unwrap()["sealed"].as_m().unwrap()["passport"].clone(),
-        );
-        body.insert(
-            "sealed".into(),
-            aws_sdk_dynamodb::types::AttributeValue::M(sealed),
-        );
-        item.insert(
-            "body".into(),
-            aws_sdk_dynamodb::types::AttributeValue::M(body),
-        );
-        ddb.put_item()
-            .table_name(&table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .unwrap();
+        sealed.insert("passport".into(), source["body"].as_m().unwrap()["sealed"].as_m().unwrap()["passport"].clone());
+        body.insert("sealed".into(), aws_sdk_dynamodb::types::AttributeValue::M(sealed));
+        item.insert("body".into(), aws_sdk_dynamodb::types::AttributeValue::M(body));
+        ddb.put_item().table_name(&table).set_item(Some(item)).send().await.unwrap();
         let token = sign_in(&app, victim).await;
         let (status, body) = call(&app, RouteId::ProfileMeGet, None, Some(&token), None).await;
         assert_eq!(status, 500, "{}: {body}", victim.email);
-        assert!(body["type"]
-            .as_str()
-            .unwrap()
-            .ends_with("integrity-failure"));
+        assert!(body["type"].as_str().unwrap().ends_with("integrity-failure"));
         assert!(!body.to_string().contains(PASSPORT));
     }
     // root reading a tenant's restricted data: clear, by naming the tenant.
@@ -618,8 +309,5 @@ async fn on_dynamodb_and_kms_nothing_is_in_clear_and_moved_ciphertext_fails() {
         None,
     )
     .await;
-    assert_eq!(
-        (status, body["passport"]["number"].clone()),
-        (200, json!(PASSPORT))
-    );
+    assert_eq!((status, body["passport"]["number"].clone()), (200, json!(PASSPORT)));
 }

@@ -6,16 +6,11 @@ use serde_yaml::Value;
 use shared::routes::ROUTES;
 
 fn template() -> Value {
-    serde_yaml::from_str(&std::fs::read_to_string(repo_root().join("template.yaml")).unwrap())
-        .unwrap()
+    serde_yaml::from_str(&std::fs::read_to_string(repo_root().join("template.yaml")).unwrap()).unwrap()
 }
 
 fn logical_id(function: &str) -> String {
-    function
-        .split('-')
-        .map(|p| p[..1].to_uppercase() + &p[1..])
-        .collect::<String>()
-        + "Function"
+    function.split('-').map(|p| p[..1].to_uppercase() + &p[1..]).collect::<String>() + "Function"
 }
 
 /// Strips CloudFormation tags (!Ref, !Sub ...) to reach plain values.
@@ -32,10 +27,7 @@ fn data_actions(policies: &Value) -> Vec<(String, Value)> {
         for stmt in policy["Statement"].as_sequence().into_iter().flatten() {
             let actions: Vec<String> = match plain(&stmt["Action"]) {
                 Value::String(s) => vec![s.clone()],
-                Value::Sequence(s) => s
-                    .iter()
-                    .filter_map(|a| a.as_str().map(str::to_string))
-                    .collect(),
+                Value::Sequence(s) => s.iter().filter_map(|a| a.as_str().map(str::to_string)).collect(),
                 _ => vec![],
             };
             for a in actions {
@@ -58,65 +50,31 @@ fn every_route_has_its_function_event_role_and_sample() {
         let res = &resources[id.as_str()];
         assert_eq!(res["Type"], "AWS::Serverless::Function", "{id}");
         assert_eq!(res["Metadata"]["BuildMethod"], "rust-cargolambda", "{id}");
-        assert_eq!(
-            res["Metadata"]["BuildProperties"]["Binary"], *function,
-            "{id}"
-        );
+        assert_eq!(res["Metadata"]["BuildProperties"]["Binary"], *function, "{id}");
         let props = &res["Properties"];
-        let runtime = if props["Runtime"].is_null() {
-            &globals["Runtime"]
-        } else {
-            &props["Runtime"]
-        };
+        let runtime = if props["Runtime"].is_null() { &globals["Runtime"] } else { &props["Runtime"] };
         assert_eq!(runtime, "provided.al2023", "{id}");
-        let arch = if props["Architectures"].is_null() {
-            &globals["Architectures"]
-        } else {
-            &props["Architectures"]
-        };
+        let arch = if props["Architectures"].is_null() { &globals["Architectures"] } else { &props["Architectures"] };
         assert_eq!(arch, &serde_yaml::to_value(["arm64"]).unwrap(), "{id}");
-        assert!(
-            props["Role"].is_null(),
-            "{id} gets its own generated role, not a shared one"
-        );
+        assert!(props["Role"].is_null(), "{id} gets its own generated role, not a shared one");
         for (action, resource) in data_actions(&props["Policies"]) {
             let star = match plain(&resource) {
                 Value::String(s) => s == "*",
                 Value::Sequence(s) => s.iter().any(|r| r.as_str() == Some("*")),
                 _ => false,
             };
-            let data = ["dynamodb:", "s3:", "kms:", "secretsmanager:"]
-                .iter()
-                .any(|p| action.starts_with(p));
+            let data = ["dynamodb:", "s3:", "kms:", "secretsmanager:"].iter().any(|p| action.starts_with(p));
             assert!(!(data && star), "{id}: {action} on *");
         }
-        assert!(
-            repo_root()
-                .join(format!("functions/src/bin/{function}.rs"))
-                .exists(),
-            "{function} binary"
-        );
-        assert!(
-            repo_root().join(format!("events/{function}.json")).exists(),
-            "{function} event"
-        );
+        assert!(repo_root().join(format!("functions/src/bin/{function}.rs")).exists(), "{function} binary");
+        assert!(repo_root().join(format!("events/{function}.json")).exists(), "{function} event");
     }
     for r in ROUTES {
         let props = &resources[logical_id(r.function).as_str()]["Properties"];
-        let events = props["Events"]
-            .as_mapping()
-            .unwrap_or_else(|| panic!("{} has no events", r.function));
-        let api = events
-            .values()
-            .find(|e| e["Type"] == "Api")
-            .unwrap_or_else(|| panic!("{} has no Api event", r.function));
+        let events = props["Events"].as_mapping().unwrap_or_else(|| panic!("{} has no events", r.function));
+        let api = events.values().find(|e| e["Type"] == "Api").unwrap_or_else(|| panic!("{} has no Api event", r.function));
         assert_eq!(api["Properties"]["Path"], r.path, "{}", r.function);
-        assert_eq!(
-            api["Properties"]["Method"].as_str().unwrap().to_uppercase(),
-            r.method,
-            "{}",
-            r.function
-        );
+        assert_eq!(api["Properties"]["Method"].as_str().unwrap().to_uppercase(), r.method, "{}", r.function);
         // Only the public routes skip the gateway authorizer.
         let public = r.access == shared::routes::Access::Public;
         let auth = &api["Properties"]["Auth"]["Authorizer"];
@@ -124,16 +82,8 @@ fn every_route_has_its_function_event_role_and_sample() {
     }
     // Every binary in functions/ is deployed.
     for entry in std::fs::read_dir(repo_root().join("functions/src/bin")).unwrap() {
-        let name = entry
-            .unwrap()
-            .file_name()
-            .to_string_lossy()
-            .trim_end_matches(".rs")
-            .to_string();
-        assert!(
-            functions.contains(&name.as_str()),
-            "{name} is not in the route table or template"
-        );
+        let name = entry.unwrap().file_name().to_string_lossy().trim_end_matches(".rs").to_string();
+        assert!(functions.contains(&name.as_str()), "{name} is not in the route table or template");
     }
 }
 
@@ -145,16 +95,10 @@ fn table_buckets_logs_and_secrets_are_encrypted() {
         match res["Type"].as_str().unwrap_or_default() {
             "AWS::DynamoDB::Table" => {
                 assert_eq!(props["SSESpecification"]["SSEEnabled"], true, "{id:?}");
-                assert_eq!(
-                    props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true,
-                    "{id:?}"
-                );
+                assert_eq!(props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true, "{id:?}");
                 assert_eq!(props["DeletionProtectionEnabled"], true, "{id:?}");
             }
-            "AWS::Logs::LogGroup" => assert!(
-                !props["KmsKeyId"].is_null(),
-                "{id:?} log group not encrypted"
-            ),
+            "AWS::Logs::LogGroup" => assert!(!props["KmsKeyId"].is_null(), "{id:?} log group not encrypted"),
             "AWS::SecretsManager::Secret" => {
                 assert!(!props["KmsKeyId"].is_null(), "{id:?} secret not on the CMK")
             }

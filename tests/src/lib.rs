@@ -25,10 +25,7 @@ pub async fn moto_sdk() -> SdkConfig {
 }
 
 pub fn unique(prefix: &str) -> String {
-    format!(
-        "{prefix}-{}",
-        shared::ids::random_token(5).to_ascii_lowercase()
-    )
+    format!("{prefix}-{}", shared::ids::random_token(5).to_ascii_lowercase())
 }
 
 /// One demo user as written to demo-credentials.json.
@@ -57,14 +54,10 @@ impl TestApi {
         let data_dir = tempfile::tempdir().expect("temp dir");
         let opts = local_api::Options::new(data_dir.path().join("data"));
         let (app, _) = local_api::prepare(&opts).await.expect("prepare local api");
-        let addr = local_api::start(app.clone(), 0)
-            .await
-            .expect("start local api");
-        let creds: Value = serde_json::from_str(
-            &std::fs::read_to_string(opts.data_dir.join(local_api::CREDENTIALS_FILE))
-                .expect("credentials file"),
-        )
-        .expect("credentials json");
+        let addr = local_api::start(app.clone(), 0).await.expect("start local api");
+        let creds: Value =
+            serde_json::from_str(&std::fs::read_to_string(opts.data_dir.join(local_api::CREDENTIALS_FILE)).expect("credentials file"))
+                .expect("credentials json");
         let users = creds["users"]
             .as_array()
             .expect("users")
@@ -78,21 +71,11 @@ impl TestApi {
                 totp_secret: u["totp_secret"].as_str().map(str::to_string),
             })
             .collect();
-        TestApi {
-            base: format!("http://{addr}"),
-            client: reqwest::Client::new(),
-            app,
-            users,
-            data_dir,
-            tokens: Mutex::new(HashMap::new()),
-        }
+        TestApi { base: format!("http://{addr}"), client: reqwest::Client::new(), app, users, data_dir, tokens: Mutex::new(HashMap::new()) }
     }
 
     pub fn user(&self, email: &str) -> &DemoUser {
-        self.users
-            .iter()
-            .find(|u| u.email == email)
-            .unwrap_or_else(|| panic!("no demo user {email}"))
+        self.users.iter().find(|u| u.email == email).unwrap_or_else(|| panic!("no demo user {email}"))
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -110,24 +93,12 @@ impl TestApi {
         if let Some(secret) = &u.totp_secret {
             body["totp"] = Value::String(current_totp(secret));
         }
-        let resp = self
-            .client
-            .post(self.url("/v1/auth/login"))
-            .json(&body)
-            .send()
-            .await
-            .expect("login request");
+        let resp = self.client.post(self.url("/v1/auth/login")).json(&body).send().await.expect("login request");
         let status = resp.status().as_u16();
         let json: Value = resp.json().await.expect("login json");
         assert_eq!(status, 200, "login of {email}: {json}");
-        let token = json["access_token"]
-            .as_str()
-            .expect("access_token")
-            .to_string();
-        self.tokens
-            .lock()
-            .unwrap()
-            .insert(email.to_string(), token.clone());
+        let token = json["access_token"].as_str().expect("access_token").to_string();
+        self.tokens.lock().unwrap().insert(email.to_string(), token.clone());
         token
     }
 
@@ -151,20 +122,13 @@ impl TestApi {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = resp.text().await.unwrap_or_default();
-        let json = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
+        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         (status, headers, json)
     }
 }
 
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
 pub fn current_totp(secret: &str) -> String {
@@ -173,10 +137,7 @@ pub fn current_totp(secret: &str) -> String {
 
 /// Path of the repository root (tests read template.yaml, events/ and docs/).
 pub fn repo_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("repo root")
-        .to_path_buf()
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
 }
 
 /// Calls a route through the shared pipeline in-process, as a Lambda invocation would.
@@ -203,28 +164,20 @@ pub async fn call_with_query(
         method: route.method.into(),
         path: route.path.replace("{id}", path_id.unwrap_or_default()),
         path_id: path_id.map(str::to_string),
-        query: query
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
+        query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         request_id: unique("req"),
         source_ip: "127.0.0.1".into(),
         ..Default::default()
     };
     if let Some(t) = token {
-        req.headers
-            .insert("authorization", format!("Bearer {t}").parse().unwrap());
+        req.headers.insert("authorization", format!("Bearer {t}").parse().unwrap());
     }
     if let Some(b) = body {
-        req.headers
-            .insert("content-type", "application/json".parse().unwrap());
+        req.headers.insert("content-type", "application/json".parse().unwrap());
         req.body = serde_json::to_vec(&b).unwrap();
     }
     let resp = shared::http::handle(app, route, req).await;
-    (
-        resp.status,
-        serde_json::from_slice(&resp.body).unwrap_or(Value::Null),
-    )
+    (resp.status, serde_json::from_slice(&resp.body).unwrap_or(Value::Null))
 }
 
 /// Signs a demo user in through the pipeline (TOTP code included where it has one).

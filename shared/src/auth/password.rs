@@ -12,10 +12,7 @@ fn hasher() -> Argon2<'static> {
 pub fn hash(password: &str) -> String {
     let mut salt = [0u8; 16];
     aws_lc_rs::rand::fill(&mut salt).expect("the system random generator is available");
-    hasher()
-        .hash_password_with_salt(password.as_bytes(), &salt)
-        .expect("hashing a password with valid parameters")
-        .to_string()
+    hasher().hash_password_with_salt(password.as_bytes(), &salt).expect("hashing a password with valid parameters").to_string()
 }
 
 pub fn verify(password: &str, stored: &str) -> bool {

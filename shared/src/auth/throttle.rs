@@ -18,19 +18,13 @@ pub struct ThrottleState {
 impl ThrottleState {
     /// Seconds until sign-in is allowed again, if locked now.
     pub fn locked_for(&self, now: i64) -> Option<u64> {
-        self.locked_until
-            .filter(|until| *until > now)
-            .map(|until| (until - now) as u64)
+        self.locked_until.filter(|until| *until > now).map(|until| (until - now) as u64)
     }
 
     /// Records a failure; returns true when this failure starts a lockout.
     pub fn record_failure(&mut self, now: i64) -> bool {
         if now - self.window_start > WINDOW_SECONDS || self.locked_until.is_some_and(|u| u <= now) {
-            *self = ThrottleState {
-                failures: 0,
-                window_start: now,
-                locked_until: None,
-            };
+            *self = ThrottleState { failures: 0, window_start: now, locked_until: None };
         }
         self.failures += 1;
         if self.failures >= MAX_FAILURES {
@@ -56,10 +50,7 @@ mod tests {
         assert!(s.record_failure(t0 + 10));
         assert_eq!(s.locked_for(t0 + 10), Some(LOCKOUT_SECONDS as u64));
         assert_eq!(s.locked_for(t0 + 10 + LOCKOUT_SECONDS), None);
-        assert!(
-            !s.record_failure(t0 + 10 + LOCKOUT_SECONDS),
-            "a new window starts after the lockout"
-        );
+        assert!(!s.record_failure(t0 + 10 + LOCKOUT_SECONDS), "a new window starts after the lockout");
         assert_eq!(s.failures, 1);
     }
 

@@ -92,10 +92,7 @@ pub fn generate_key_pair() -> (SigningKeySecret, Jwk) {
     let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("Ed25519 key generation");
     let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("a freshly generated key parses");
     let kid = format!("k{}", random_token(10).to_ascii_lowercase());
-    let secret = SigningKeySecret {
-        kid: kid.clone(),
-        private_key_pkcs8: BASE64.encode(pkcs8.as_ref()),
-    };
+    let secret = SigningKeySecret { kid: kid.clone(), private_key_pkcs8: BASE64.encode(pkcs8.as_ref()) };
     let jwk = Jwk {
         kty: "OKP".into(),
         crv: "Ed25519".into(),
@@ -115,34 +112,15 @@ pub struct TokenSigner {
 }
 
 impl TokenSigner {
-    pub fn from_secret(
-        secret_json: &str,
-        issuer: &str,
-        audience: &str,
-    ) -> Result<Self, TokenError> {
-        let secret: SigningKeySecret =
-            serde_json::from_str(secret_json).map_err(|_| TokenError::BadKeyMaterial)?;
-        let der = BASE64
-            .decode(secret.private_key_pkcs8.as_bytes())
-            .map_err(|_| TokenError::BadKeyMaterial)?;
+    pub fn from_secret(secret_json: &str, issuer: &str, audience: &str) -> Result<Self, TokenError> {
+        let secret: SigningKeySecret = serde_json::from_str(secret_json).map_err(|_| TokenError::BadKeyMaterial)?;
+        let der = BASE64.decode(secret.private_key_pkcs8.as_bytes()).map_err(|_| TokenError::BadKeyMaterial)?;
         Ed25519KeyPair::from_pkcs8(&der).map_err(|_| TokenError::BadKeyMaterial)?;
-        Ok(Self {
-            kid: secret.kid,
-            key: EncodingKey::from_ed_der(&der),
-            issuer: issuer.into(),
-            audience: audience.into(),
-        })
+        Ok(Self { kid: secret.kid, key: EncodingKey::from_ed_der(&der), issuer: issuer.into(), audience: audience.into() })
     }
 
     /// Issues an access token valid from `now` for [`ACCESS_TOKEN_SECONDS`].
-    pub fn issue(
-        &self,
-        user_id: &str,
-        tenant_id: Option<&str>,
-        roles: &[Role],
-        amr: &[&str],
-        now: i64,
-    ) -> String {
+    pub fn issue(&self, user_id: &str, tenant_id: Option<&str>, roles: &[Role], amr: &[&str], now: i64) -> String {
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
@@ -162,8 +140,7 @@ impl TokenSigner {
     pub fn sign(&self, claims: &Claims) -> String {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.key)
-            .expect("signing with a validated Ed25519 key")
+        jsonwebtoken::encode(&header, claims, &self.key).expect("signing with a validated Ed25519 key")
     }
 }
 
@@ -180,10 +157,7 @@ impl TokenVerifier {
             if k.kty != "OKP" || k.crv != "Ed25519" {
                 continue;
             }
-            keys.insert(
-                k.kid.clone(),
-                DecodingKey::from_ed_components(&k.x).map_err(|_| TokenError::BadKeyMaterial)?,
-            );
+            keys.insert(k.kid.clone(), DecodingKey::from_ed_components(&k.x).map_err(|_| TokenError::BadKeyMaterial)?);
         }
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.algorithms = vec![Algorithm::EdDSA];
@@ -206,20 +180,18 @@ impl TokenVerifier {
         }
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
         let key = self.keys.get(&kid).ok_or(TokenError::UnknownKey)?;
-        jsonwebtoken::decode::<Claims>(token, key, &self.validation)
-            .map(|d| d.claims)
-            .map_err(|e| {
-                use jsonwebtoken::errors::ErrorKind as K;
-                match e.kind() {
-                    K::ExpiredSignature => TokenError::Expired,
-                    K::ImmatureSignature => TokenError::NotYetValid,
-                    K::InvalidIssuer => TokenError::WrongIssuer,
-                    K::InvalidAudience => TokenError::WrongAudience,
-                    K::InvalidSignature => TokenError::BadSignature,
-                    K::InvalidAlgorithm => TokenError::AlgorithmNotAllowed,
-                    _ => TokenError::Malformed,
-                }
-            })
+        jsonwebtoken::decode::<Claims>(token, key, &self.validation).map(|d| d.claims).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind as K;
+            match e.kind() {
+                K::ExpiredSignature => TokenError::Expired,
+                K::ImmatureSignature => TokenError::NotYetValid,
+                K::InvalidIssuer => TokenError::WrongIssuer,
+                K::InvalidAudience => TokenError::WrongAudience,
+                K::InvalidSignature => TokenError::BadSignature,
+                K::InvalidAlgorithm => TokenError::AlgorithmNotAllowed,
+                _ => TokenError::Malformed,
+            }
+        })
     }
 }
 
@@ -236,17 +208,9 @@ mod tests {
 
     fn setup() -> (TokenSigner, TokenVerifier, Jwk) {
         let (secret, jwk) = generate_key_pair();
-        let signer =
-            TokenSigner::from_secret(&serde_json::to_string(&secret).unwrap(), ISS, AUD).unwrap();
-        let jwks = serde_json::to_string(&Jwks {
-            keys: vec![jwk.clone()],
-        })
-        .unwrap();
-        (
-            signer,
-            TokenVerifier::from_jwks(&jwks, ISS, AUD).unwrap(),
-            jwk,
-        )
+        let signer = TokenSigner::from_secret(&serde_json::to_string(&secret).unwrap(), ISS, AUD).unwrap();
+        let jwks = serde_json::to_string(&Jwks { keys: vec![jwk.clone()] }).unwrap();
+        (signer, TokenVerifier::from_jwks(&jwks, ISS, AUD).unwrap(), jwk)
     }
 
     fn claims(now: i64) -> Claims {
@@ -271,13 +235,7 @@ mod tests {
     #[test]
     fn a_fresh_token_verifies() {
         let (signer, verifier, _) = setup();
-        let t = signer.issue(
-            "u_aaaaaaaaaaaaaaaa",
-            Some("t_aaaaaaaaaaaaaaaa"),
-            &[Role::Traveler],
-            &["pwd"],
-            now(),
-        );
+        let t = signer.issue("u_aaaaaaaaaaaaaaaa", Some("t_aaaaaaaaaaaaaaaa"), &[Role::Traveler], &["pwd"], now());
         let c = verifier.verify(&t).unwrap();
         assert_eq!(c.roles, vec![Role::Traveler]);
         assert_eq!(c.exp - c.iat, ACCESS_TOKEN_SECONDS);
@@ -289,63 +247,33 @@ mod tests {
         let n = now();
         let mut expired = claims(n - 3600);
         expired.exp = n - 120;
-        assert_eq!(
-            verifier.verify(&signer.sign(&expired)),
-            Err(TokenError::Expired)
-        );
+        assert_eq!(verifier.verify(&signer.sign(&expired)), Err(TokenError::Expired));
         let mut future = claims(n);
         future.nbf = n + 600;
-        assert_eq!(
-            verifier.verify(&signer.sign(&future)),
-            Err(TokenError::NotYetValid)
-        );
+        assert_eq!(verifier.verify(&signer.sign(&future)), Err(TokenError::NotYetValid));
         let mut aud = claims(n);
         aud.aud = "other-api".into();
-        assert_eq!(
-            verifier.verify(&signer.sign(&aud)),
-            Err(TokenError::WrongAudience)
-        );
+        assert_eq!(verifier.verify(&signer.sign(&aud)), Err(TokenError::WrongAudience));
         let mut iss = claims(n);
         iss.iss = "https://evil.test".into();
-        assert_eq!(
-            verifier.verify(&signer.sign(&iss)),
-            Err(TokenError::WrongIssuer)
-        );
+        assert_eq!(verifier.verify(&signer.sign(&iss)), Err(TokenError::WrongIssuer));
 
         // Another key with an unknown kid.
         let (other_secret, _) = generate_key_pair();
-        let other =
-            TokenSigner::from_secret(&serde_json::to_string(&other_secret).unwrap(), ISS, AUD)
-                .unwrap();
-        assert_eq!(
-            verifier.verify(&other.sign(&claims(n))),
-            Err(TokenError::UnknownKey)
-        );
+        let other = TokenSigner::from_secret(&serde_json::to_string(&other_secret).unwrap(), ISS, AUD).unwrap();
+        assert_eq!(verifier.verify(&other.sign(&claims(n))), Err(TokenError::UnknownKey));
 
         // alg: none, with and without a signature.
         let payload = b64(&serde_json::to_value(claims(n)).unwrap());
-        let none = format!(
-            "{}.{payload}.",
-            b64(&serde_json::json!({"alg": "none", "kid": jwk.kid}))
-        );
+        let none = format!("{}.{payload}.", b64(&serde_json::json!({"alg": "none", "kid": jwk.kid})));
         assert!(verifier.verify(&none).is_err());
 
         // HS256 keyed with the public key (key confusion).
-        let hs_header = jsonwebtoken::Header {
-            alg: Algorithm::HS256,
-            kid: Some(jwk.kid.clone()),
-            ..Default::default()
-        };
+        let hs_header = jsonwebtoken::Header { alg: Algorithm::HS256, kid: Some(jwk.kid.clone()), ..Default::default() };
         let public = BASE64URL_NOPAD.decode(jwk.x.as_bytes()).unwrap();
-        let hs = jsonwebtoken::encode(&hs_header, &claims(n), &EncodingKey::from_secret(&public))
-            .unwrap();
+        let hs = jsonwebtoken::encode(&hs_header, &claims(n), &EncodingKey::from_secret(&public)).unwrap();
         assert_eq!(verifier.verify(&hs), Err(TokenError::AlgorithmNotAllowed));
-        let hs_x = jsonwebtoken::encode(
-            &hs_header,
-            &claims(n),
-            &EncodingKey::from_secret(jwk.x.as_bytes()),
-        )
-        .unwrap();
+        let hs_x = jsonwebtoken::encode(&hs_header, &claims(n), &EncodingKey::from_secret(jwk.x.as_bytes())).unwrap();
         assert_eq!(verifier.verify(&hs_x), Err(TokenError::AlgorithmNotAllowed));
 
         // Tampered payload: roles raised after signing.
@@ -353,20 +281,13 @@ mod tests {
         let parts: Vec<&str> = good.split('.').collect();
         let mut raised = claims(n);
         raised.roles = vec![Role::RootAdmin];
-        let tampered = format!(
-            "{}.{}.{}",
-            parts[0],
-            b64(&serde_json::to_value(raised).unwrap()),
-            parts[2]
-        );
+        let tampered = format!("{}.{}.{}", parts[0], b64(&serde_json::to_value(raised).unwrap()), parts[2]);
         assert_eq!(verifier.verify(&tampered), Err(TokenError::BadSignature));
 
         // A jku header pointing elsewhere is ignored: the kid still must be ours.
         let jku = format!(
             "{}.{}.{}",
-            b64(
-                &serde_json::json!({"alg": "EdDSA", "kid": "attacker", "jku": "https://evil.test/jwks"})
-            ),
+            b64(&serde_json::json!({"alg": "EdDSA", "kid": "attacker", "jku": "https://evil.test/jwks"})),
             parts[1],
             parts[2]
         );
@@ -380,14 +301,10 @@ mod tests {
     fn previous_and_current_keys_both_verify_during_rotation() {
         let (old_secret, old_jwk) = generate_key_pair();
         let (new_secret, new_jwk) = generate_key_pair();
-        let jwks = serde_json::to_string(&Jwks {
-            keys: vec![new_jwk, old_jwk],
-        })
-        .unwrap();
+        let jwks = serde_json::to_string(&Jwks { keys: vec![new_jwk, old_jwk] }).unwrap();
         let verifier = TokenVerifier::from_jwks(&jwks, ISS, AUD).unwrap();
         for s in [old_secret, new_secret] {
-            let signer =
-                TokenSigner::from_secret(&serde_json::to_string(&s).unwrap(), ISS, AUD).unwrap();
+            let signer = TokenSigner::from_secret(&serde_json::to_string(&s).unwrap(), ISS, AUD).unwrap();
             assert!(verifier.verify(&signer.sign(&claims(now()))).is_ok());
         }
     }

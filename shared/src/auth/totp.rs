@@ -18,24 +18,13 @@ pub fn step_at(unix_seconds: i64) -> i64 {
 
 /// The code for a step, or None if the secret is not valid base32.
 pub fn code_for_step(secret_b32: &str, step: i64) -> Option<String> {
-    let secret = BASE32_NOPAD
-        .decode(secret_b32.trim_end_matches('=').as_bytes())
-        .ok()?;
+    let secret = BASE32_NOPAD.decode(secret_b32.trim_end_matches('=').as_bytes()).ok()?;
     let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &secret);
     let tag = hmac::sign(&key, &(step as u64).to_be_bytes());
     let mac = tag.as_ref();
     let offset = (mac[mac.len() - 1] & 0x0f) as usize;
-    let bin = u32::from_be_bytes([
-        mac[offset] & 0x7f,
-        mac[offset + 1],
-        mac[offset + 2],
-        mac[offset + 3],
-    ]);
-    Some(format!(
-        "{:0width$}",
-        bin % 10u32.pow(DIGITS),
-        width = DIGITS as usize
-    ))
+    let bin = u32::from_be_bytes([mac[offset] & 0x7f, mac[offset + 1], mac[offset + 2], mac[offset + 3]]);
+    Some(format!("{:0width$}", bin % 10u32.pow(DIGITS), width = DIGITS as usize))
 }
 
 pub fn code_at(secret_b32: &str, unix_seconds: i64) -> Option<String> {
@@ -43,43 +32,20 @@ pub fn code_at(secret_b32: &str, unix_seconds: i64) -> Option<String> {
 }
 
 /// Checks a code and returns the step it matched, refusing steps at or before `last_used`.
-pub fn verify(
-    secret_b32: &str,
-    code: &str,
-    unix_seconds: i64,
-    last_used: Option<i64>,
-) -> Option<i64> {
+pub fn verify(secret_b32: &str, code: &str, unix_seconds: i64, last_used: Option<i64>) -> Option<i64> {
     if code.len() != DIGITS as usize || !code.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let now = step_at(unix_seconds);
-    (now - 1..=now + 1)
-        .filter(|step| last_used.is_none_or(|used| *step > used))
-        .find(|step| {
-            code_for_step(secret_b32, *step).is_some_and(|expected| {
-                aws_lc_rs::constant_time::verify_slices_are_equal(
-                    expected.as_bytes(),
-                    code.as_bytes(),
-                )
-                .is_ok()
-            })
-        })
+    (now - 1..=now + 1).filter(|step| last_used.is_none_or(|used| *step > used)).find(|step| {
+        code_for_step(secret_b32, *step)
+            .is_some_and(|expected| aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), code.as_bytes()).is_ok())
+    })
 }
 
 pub fn otpauth_uri(issuer: &str, account: &str, secret_b32: &str) -> String {
-    let enc = |s: &str| {
-        s.replace('%', "%25")
-            .replace(' ', "%20")
-            .replace(':', "%3A")
-            .replace('@', "%40")
-            .replace('&', "%26")
-    };
-    format!(
-        "otpauth://totp/{}:{}?secret={secret_b32}&issuer={}&algorithm=SHA1&digits=6&period=30",
-        enc(issuer),
-        enc(account),
-        enc(issuer)
-    )
+    let enc = |s: &str| s.replace('%', "%25").replace(' ', "%20").replace(':', "%3A").replace('@', "%40").replace('&', "%26");
+    format!("otpauth://totp/{}:{}?secret={secret_b32}&issuer={}&algorithm=SHA1&digits=6&period=30", enc(issuer), enc(account), enc(issuer))
 }
 
 #[cfg(test)]
@@ -108,11 +74,7 @@ mod tests {
         let now = 1_700_000_000;
         let code = code_at(&secret, now - 30).unwrap();
         let step = verify(&secret, &code, now, None).expect("previous step accepted");
-        assert_eq!(
-            verify(&secret, &code, now, Some(step)),
-            None,
-            "replay refused"
-        );
+        assert_eq!(verify(&secret, &code, now, Some(step)), None, "replay refused");
         let old = code_at(&secret, now - 90).unwrap();
         assert_eq!(verify(&secret, &old, now, None), None, "too old");
         assert_eq!(verify(&secret, "12345", now, None), None);

@@ -17,10 +17,7 @@ pub struct Binding<'a> {
 
 impl Binding<'_> {
     fn aad(&self, key_version: u32) -> String {
-        format!(
-            "travel-envelope|{FORMAT}|tenant={}|item={}|field={}|key={key_version}",
-            self.tenant, self.item, self.field
-        )
+        format!("travel-envelope|{FORMAT}|tenant={}|item={}|field={}|key={key_version}", self.tenant, self.item, self.field)
     }
 }
 
@@ -39,33 +36,17 @@ impl Envelope {
         }
         let key_version = parts.next()?.parse().ok()?;
         let sealed = BASE64URL_NOPAD.decode(parts.next()?.as_bytes()).ok()?;
-        (sealed.len() > NONCE_LEN).then_some(Envelope {
-            key_version,
-            sealed,
-        })
+        (sealed.len() > NONCE_LEN).then_some(Envelope { key_version, sealed })
     }
 
-    pub fn seal(
-        key: &LessSafeKey,
-        key_version: u32,
-        binding: Binding<'_>,
-        plaintext: &[u8],
-    ) -> Option<String> {
+    pub fn seal(key: &LessSafeKey, key_version: u32, binding: Binding<'_>, plaintext: &[u8]) -> Option<String> {
         let mut nonce = [0u8; NONCE_LEN];
         aws_lc_rs::rand::fill(&mut nonce).ok()?;
         let mut buf = plaintext.to_vec();
-        key.seal_in_place_append_tag(
-            Nonce::assume_unique_for_key(nonce),
-            Aad::from(binding.aad(key_version).as_bytes()),
-            &mut buf,
-        )
-        .ok()?;
+        key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(binding.aad(key_version).as_bytes()), &mut buf).ok()?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&buf);
-        Some(format!(
-            "{FORMAT}.{key_version}.{}",
-            BASE64URL_NOPAD.encode(&out)
-        ))
+        Some(format!("{FORMAT}.{key_version}.{}", BASE64URL_NOPAD.encode(&out)))
     }
 
     /// Opens with the key of this envelope's version; None if anything does not match.
@@ -73,13 +54,7 @@ impl Envelope {
         let (nonce, sealed) = self.sealed.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
         let mut buf = sealed.to_vec();
-        let plain = key
-            .open_in_place(
-                nonce,
-                Aad::from(binding.aad(self.key_version).as_bytes()),
-                &mut buf,
-            )
-            .ok()?;
+        let plain = key.open_in_place(nonce, Aad::from(binding.aad(self.key_version).as_bytes()), &mut buf).ok()?;
         Some(plain.to_vec())
     }
 }
@@ -96,30 +71,13 @@ mod tests {
     #[test]
     fn opens_only_where_it_was_sealed() {
         let k = key(1);
-        let here = Binding {
-            tenant: "t_a",
-            item: "PROFILE/u_1",
-            field: "passport",
-        };
+        let here = Binding { tenant: "t_a", item: "PROFILE/u_1", field: "passport" };
         let text = Envelope::seal(&k, 3, here, b"P1234567").unwrap();
         assert!(text.starts_with("v1.3."));
         assert!(!text.contains("P1234567"));
         let env = Envelope::parse(&text).unwrap();
         assert_eq!(env.open(&k, here).unwrap(), b"P1234567");
-        for elsewhere in [
-            Binding {
-                tenant: "t_b",
-                ..here
-            },
-            Binding {
-                item: "PROFILE/u_2",
-                ..here
-            },
-            Binding {
-                field: "phone",
-                ..here
-            },
-        ] {
+        for elsewhere in [Binding { tenant: "t_b", ..here }, Binding { item: "PROFILE/u_2", ..here }, Binding { field: "phone", ..here }] {
             assert!(env.open(&k, elsewhere).is_none(), "{elsewhere:?}");
         }
         assert!(env.open(&key(2), here).is_none(), "another key");

@@ -74,8 +74,7 @@ fn unavailable(e: KeyError) -> ApiError {
 }
 
 fn aes_key(bytes: &[u8]) -> ApiResult<Arc<LessSafeKey>> {
-    let key = UnboundKey::new(&AES_256_GCM, bytes)
-        .map_err(|_| ApiError::Internal("data key is not 32 bytes".into()))?;
+    let key = UnboundKey::new(&AES_256_GCM, bytes).map_err(|_| ApiError::Internal("data key is not 32 bytes".into()))?;
     Ok(Arc::new(LessSafeKey::new(key)))
 }
 
@@ -85,11 +84,7 @@ fn version_id(v: u32) -> String {
 
 impl Keyring {
     pub fn new(service: Arc<dyn KeyService>) -> Self {
-        Self {
-            service,
-            keys: Mutex::new(HashMap::new()),
-            current: Mutex::new(HashMap::new()),
-        }
+        Self { service, keys: Mutex::new(HashMap::new()), current: Mutex::new(HashMap::new()) }
     }
 
     fn cached(&self, tenant: &TenantId, version: u32, now: i64) -> Option<Arc<LessSafeKey>> {
@@ -105,31 +100,14 @@ impl Keyring {
 
     fn remember(&self, tenant: &TenantId, version: u32, key: Arc<LessSafeKey>, now: i64) {
         if let Ok(mut keys) = self.keys.lock() {
-            keys.insert(
-                (tenant.clone(), version),
-                CachedKey {
-                    key,
-                    loaded_at: now,
-                    uses: 1,
-                },
-            );
+            keys.insert((tenant.clone(), version), CachedKey { key, loaded_at: now, uses: 1 });
         }
     }
 
     /// The current key version, creating version 1 on a tenant's first sealed write.
-    async fn current_version(
-        &self,
-        store: &Store,
-        scope: &TenantScope,
-        now: i64,
-    ) -> ApiResult<u32> {
+    async fn current_version(&self, store: &Store, scope: &TenantScope, now: i64) -> ApiResult<u32> {
         let tenant = scope.tenant_id();
-        if let Some((v, at)) = self
-            .current
-            .lock()
-            .ok()
-            .and_then(|c| c.get(tenant).copied())
-        {
+        if let Some((v, at)) = self.current.lock().ok().and_then(|c| c.get(tenant).copied()) {
             if now - at < CURRENT_TTL_SECONDS {
                 return Ok(v);
             }
@@ -155,24 +133,15 @@ impl Keyring {
         now: i64,
     ) -> ApiResult<u32> {
         let tenant = scope.tenant_id();
-        let dk = self
-            .service
-            .generate_data_key(tenant)
-            .await
-            .map_err(unavailable)?;
-        let wrapped = WrappedKey {
-            version,
-            wrapped: BASE64.encode(&dk.wrapped),
-            created_at: now,
-        };
+        let dk = self.service.generate_data_key(tenant).await.map_err(unavailable)?;
+        let wrapped = WrappedKey { version, wrapped: BASE64.encode(&dk.wrapped), created_at: now };
         let key_item = Item::new(
             scope.key(Collection::Key, &version_id(version)),
             serde_json::to_value(&wrapped).map_err(|e| ApiError::Internal(e.to_string()))?,
         );
         let mut pointer = Item::new(
             scope.key(Collection::Key, CURRENT),
-            serde_json::to_value(CurrentPointer { version })
-                .map_err(|e| ApiError::Internal(e.to_string()))?,
+            serde_json::to_value(CurrentPointer { version }).map_err(|e| ApiError::Internal(e.to_string()))?,
         );
         let pointer_condition = match pointer_version {
             Some(v) => {
@@ -182,14 +151,8 @@ impl Keyring {
             None => Condition::NotExists,
         };
         let writes = vec![
-            Write::Put {
-                item: key_item,
-                condition: Condition::NotExists,
-            },
-            Write::Put {
-                item: pointer,
-                condition: pointer_condition,
-            },
+            Write::Put { item: key_item, condition: Condition::NotExists },
+            Write::Put { item: pointer, condition: pointer_condition },
         ];
         match store.transact(writes).await {
             Ok(()) => {
@@ -197,23 +160,14 @@ impl Keyring {
                 Ok(version)
             }
             Err(StoreError::ConditionFailed) => {
-                let item = store
-                    .get(&scope.key(Collection::Key, CURRENT))
-                    .await?
-                    .ok_or(ApiError::StaleVersion)?;
+                let item = store.get(&scope.key(Collection::Key, CURRENT)).await?.ok_or(ApiError::StaleVersion)?;
                 Ok(item.decode::<CurrentPointer>()?.version)
             }
             Err(e) => Err(e.into()),
         }
     }
 
-    async fn key_for(
-        &self,
-        store: &Store,
-        scope: &TenantScope,
-        version: u32,
-        now: i64,
-    ) -> Result<Arc<LessSafeKey>, OpenError> {
+    async fn key_for(&self, store: &Store, scope: &TenantScope, version: u32, now: i64) -> Result<Arc<LessSafeKey>, OpenError> {
         let tenant = scope.tenant_id();
         if let Some(k) = self.cached(tenant, version, now) {
             return Ok(k);
@@ -224,17 +178,11 @@ impl Keyring {
             .map_err(|e| OpenError::Unavailable(e.to_string()))?
             .ok_or(OpenError::KeyDestroyed)?;
         let wrapped: WrappedKey = item.decode().map_err(|_| OpenError::Integrity)?;
-        let wrapped = BASE64
-            .decode(wrapped.wrapped.as_bytes())
-            .map_err(|_| OpenError::Integrity)?;
-        let plaintext = self
-            .service
-            .decrypt_data_key(tenant, &wrapped)
-            .await
-            .map_err(|e| match e {
-                KeyError::Refused => OpenError::Integrity,
-                KeyError::Unavailable(m) => OpenError::Unavailable(m),
-            })?;
+        let wrapped = BASE64.decode(wrapped.wrapped.as_bytes()).map_err(|_| OpenError::Integrity)?;
+        let plaintext = self.service.decrypt_data_key(tenant, &wrapped).await.map_err(|e| match e {
+            KeyError::Refused => OpenError::Integrity,
+            KeyError::Unavailable(m) => OpenError::Unavailable(m),
+        })?;
         let key = aes_key(&plaintext).map_err(|_| OpenError::Integrity)?;
         self.remember(tenant, version, key.clone(), now);
         Ok(key)
@@ -242,27 +190,11 @@ impl Keyring {
 
     /// Seals a value under the tenant's current key. Fails closed (503) if the key service
     /// is down: nothing is ever written in clear.
-    pub async fn seal(
-        &self,
-        store: &Store,
-        scope: &TenantScope,
-        item: &str,
-        field: &str,
-        plaintext: &[u8],
-        now: i64,
-    ) -> ApiResult<String> {
+    pub async fn seal(&self, store: &Store, scope: &TenantScope, item: &str, field: &str, plaintext: &[u8], now: i64) -> ApiResult<String> {
         let version = self.current_version(store, scope, now).await?;
-        let key = self
-            .key_for(store, scope, version, now)
-            .await
-            .map_err(ApiError::from)?;
-        let binding = Binding {
-            tenant: scope.tenant_id().as_str(),
-            item,
-            field,
-        };
-        Envelope::seal(&key, version, binding, plaintext)
-            .ok_or_else(|| ApiError::Internal("sealing failed".into()))
+        let key = self.key_for(store, scope, version, now).await.map_err(ApiError::from)?;
+        let binding = Binding { tenant: scope.tenant_id().as_str(), item, field };
+        Envelope::seal(&key, version, binding, plaintext).ok_or_else(|| ApiError::Internal("sealing failed".into()))
     }
 
     pub async fn open(
@@ -275,14 +207,8 @@ impl Keyring {
         now: i64,
     ) -> Result<Vec<u8>, OpenError> {
         let envelope = Envelope::parse(sealed).ok_or(OpenError::Integrity)?;
-        let key = self
-            .key_for(store, scope, envelope.key_version, now)
-            .await?;
-        let binding = Binding {
-            tenant: scope.tenant_id().as_str(),
-            item,
-            field,
-        };
+        let key = self.key_for(store, scope, envelope.key_version, now).await?;
+        let binding = Binding { tenant: scope.tenant_id().as_str(), item, field };
         envelope.open(&key, binding).ok_or(OpenError::Integrity)
     }
 
@@ -293,31 +219,22 @@ impl Keyring {
 
     /// The tenant's current key version, if it has any keys.
     pub async fn current(&self, store: &Store, scope: &TenantScope) -> ApiResult<Option<u32>> {
-        Ok(
-            match store.get(&scope.key(Collection::Key, CURRENT)).await? {
-                Some(item) => Some(item.decode::<CurrentPointer>()?.version),
-                None => None,
-            },
-        )
+        Ok(match store.get(&scope.key(Collection::Key, CURRENT)).await? {
+            Some(item) => Some(item.decode::<CurrentPointer>()?.version),
+            None => None,
+        })
     }
 
     /// Makes a new key version current; old versions keep decrypting.
     pub async fn rotate(&self, store: &Store, scope: &TenantScope, now: i64) -> ApiResult<u32> {
         let pointer = store.get(&scope.key(Collection::Key, CURRENT)).await?;
         let (next, pointer_version) = match &pointer {
-            Some(item) => (
-                item.decode::<CurrentPointer>()?.version + 1,
-                Some(item.version),
-            ),
+            Some(item) => (item.decode::<CurrentPointer>()?.version + 1, Some(item.version)),
             None => (1, None),
         };
-        let version = self
-            .create_version(store, scope, next, pointer_version, now)
-            .await?;
+        let version = self.create_version(store, scope, next, pointer_version, now).await?;
         if version != next {
-            return Err(ApiError::Conflict(
-                "another rotation ran at the same time".into(),
-            ));
+            return Err(ApiError::Conflict("another rotation ran at the same time".into()));
         }
         if let Ok(mut c) = self.current.lock() {
             c.insert(scope.tenant_id().clone(), (version, now));

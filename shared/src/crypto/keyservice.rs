@@ -30,11 +30,7 @@ pub struct DataKey {
 #[async_trait]
 pub trait KeyService: Send + Sync {
     async fn generate_data_key(&self, tenant: &TenantId) -> Result<DataKey, KeyError>;
-    async fn decrypt_data_key(
-        &self,
-        tenant: &TenantId,
-        wrapped: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, KeyError>;
+    async fn decrypt_data_key(&self, tenant: &TenantId, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError>;
 }
 
 pub const CONTEXT_KEY: &str = "tenant";
@@ -47,10 +43,7 @@ pub struct KmsKeyService {
 
 impl KmsKeyService {
     pub fn new(client: aws_sdk_kms::Client, key_id: impl Into<String>) -> Self {
-        Self {
-            client,
-            key_id: key_id.into(),
-        }
+        Self { client, key_id: key_id.into() }
     }
 }
 
@@ -59,15 +52,9 @@ where
     E: std::error::Error + aws_sdk_kms::error::ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    let code = e
-        .as_service_error()
-        .and_then(|s| s.code())
-        .unwrap_or_default()
-        .to_string();
+    let code = e.as_service_error().and_then(|s| s.code()).unwrap_or_default().to_string();
     match code.as_str() {
-        "InvalidCiphertextException" | "IncorrectKeyException" | "AccessDeniedException" => {
-            KeyError::Refused
-        }
+        "InvalidCiphertextException" | "IncorrectKeyException" | "AccessDeniedException" => KeyError::Refused,
         _ => KeyError::Unavailable(aws_sdk_kms::error::DisplayErrorContext(&e).to_string()),
     }
 }
@@ -84,25 +71,12 @@ impl KeyService for KmsKeyService {
             .send()
             .await
             .map_err(kms_error)?;
-        let plaintext = out
-            .plaintext
-            .ok_or_else(|| KeyError::Unavailable("no plaintext key".into()))?
-            .into_inner();
-        let wrapped = out
-            .ciphertext_blob
-            .ok_or_else(|| KeyError::Unavailable("no wrapped key".into()))?
-            .into_inner();
-        Ok(DataKey {
-            plaintext: Zeroizing::new(plaintext),
-            wrapped,
-        })
+        let plaintext = out.plaintext.ok_or_else(|| KeyError::Unavailable("no plaintext key".into()))?.into_inner();
+        let wrapped = out.ciphertext_blob.ok_or_else(|| KeyError::Unavailable("no wrapped key".into()))?.into_inner();
+        Ok(DataKey { plaintext: Zeroizing::new(plaintext), wrapped })
     }
 
-    async fn decrypt_data_key(
-        &self,
-        tenant: &TenantId,
-        wrapped: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    async fn decrypt_data_key(&self, tenant: &TenantId, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
         let out = self
             .client
             .decrypt()
@@ -112,10 +86,7 @@ impl KeyService for KmsKeyService {
             .send()
             .await
             .map_err(kms_error)?;
-        let plaintext = out
-            .plaintext
-            .ok_or_else(|| KeyError::Unavailable("no plaintext key".into()))?
-            .into_inner();
+        let plaintext = out.plaintext.ok_or_else(|| KeyError::Unavailable("no plaintext key".into()))?.into_inner();
         Ok(Zeroizing::new(plaintext))
     }
 }
@@ -140,13 +111,8 @@ impl LocalKeyRing {
                     std::fs::create_dir_all(dir)?;
                 }
                 let mut key = Zeroizing::new(vec![0u8; DATA_KEY_LEN]);
-                aws_lc_rs::rand::fill(&mut key)
-                    .map_err(|_| std::io::Error::other("random generator failed"))?;
-                let mut f = std::fs::OpenOptions::new()
-                    .create_new(true)
-                    .write(true)
-                    .mode(0o600)
-                    .open(path)?;
+                aws_lc_rs::rand::fill(&mut key).map_err(|_| std::io::Error::other("random generator failed"))?;
+                let mut f = std::fs::OpenOptions::new().create_new(true).write(true).mode(0o600).open(path)?;
                 f.write_all(&key)?;
                 f.sync_all()?;
                 key
@@ -157,11 +123,8 @@ impl LocalKeyRing {
     }
 
     pub fn from_bytes(master: &[u8]) -> Result<Self, String> {
-        let key = UnboundKey::new(&AES_256_GCM, master)
-            .map_err(|_| "the master key must be 32 bytes".to_string())?;
-        Ok(Self {
-            master: LessSafeKey::new(key),
-        })
+        let key = UnboundKey::new(&AES_256_GCM, master).map_err(|_| "the master key must be 32 bytes".to_string())?;
+        Ok(Self { master: LessSafeKey::new(key) })
     }
 
     fn aad(tenant: &TenantId) -> String {
@@ -173,39 +136,26 @@ impl LocalKeyRing {
 impl KeyService for LocalKeyRing {
     async fn generate_data_key(&self, tenant: &TenantId) -> Result<DataKey, KeyError> {
         let mut plaintext = Zeroizing::new(vec![0u8; DATA_KEY_LEN]);
-        aws_lc_rs::rand::fill(&mut plaintext)
-            .map_err(|_| KeyError::Unavailable("random generator failed".into()))?;
+        aws_lc_rs::rand::fill(&mut plaintext).map_err(|_| KeyError::Unavailable("random generator failed".into()))?;
         let mut nonce = [0u8; NONCE_LEN];
-        aws_lc_rs::rand::fill(&mut nonce)
-            .map_err(|_| KeyError::Unavailable("random generator failed".into()))?;
+        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| KeyError::Unavailable("random generator failed".into()))?;
         let mut sealed = plaintext.to_vec();
         self.master
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(Self::aad(tenant).as_bytes()),
-                &mut sealed,
-            )
+            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(Self::aad(tenant).as_bytes()), &mut sealed)
             .map_err(|_| KeyError::Unavailable("wrapping failed".into()))?;
         let mut wrapped = nonce.to_vec();
         wrapped.extend_from_slice(&sealed);
         Ok(DataKey { plaintext, wrapped })
     }
 
-    async fn decrypt_data_key(
-        &self,
-        tenant: &TenantId,
-        wrapped: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    async fn decrypt_data_key(&self, tenant: &TenantId, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
         if wrapped.len() < NONCE_LEN + DATA_KEY_LEN {
             return Err(KeyError::Refused);
         }
         let (nonce, sealed) = wrapped.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| KeyError::Refused)?;
         let mut buf = Zeroizing::new(sealed.to_vec());
-        let plain = self
-            .master
-            .open_in_place(nonce, Aad::from(Self::aad(tenant).as_bytes()), &mut buf)
-            .map_err(|_| KeyError::Refused)?;
+        let plain = self.master.open_in_place(nonce, Aad::from(Self::aad(tenant).as_bytes()), &mut buf).map_err(|_| KeyError::Refused)?;
         Ok(Zeroizing::new(plain.to_vec()))
     }
 }
@@ -219,18 +169,11 @@ pub struct CountingKeyService {
 
 impl CountingKeyService {
     pub fn new(inner: Arc<dyn KeyService>) -> Self {
-        Self {
-            inner,
-            generated: AtomicU64::new(0),
-            decrypted: AtomicU64::new(0),
-        }
+        Self { inner, generated: AtomicU64::new(0), decrypted: AtomicU64::new(0) }
     }
 
     pub fn calls(&self) -> (u64, u64) {
-        (
-            self.generated.load(Ordering::SeqCst),
-            self.decrypted.load(Ordering::SeqCst),
-        )
+        (self.generated.load(Ordering::SeqCst), self.decrypted.load(Ordering::SeqCst))
     }
 }
 
@@ -241,11 +184,7 @@ impl KeyService for CountingKeyService {
         self.inner.generate_data_key(tenant).await
     }
 
-    async fn decrypt_data_key(
-        &self,
-        tenant: &TenantId,
-        wrapped: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    async fn decrypt_data_key(&self, tenant: &TenantId, wrapped: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
         self.decrypted.fetch_add(1, Ordering::SeqCst);
         self.inner.decrypt_data_key(tenant, wrapped).await
     }
@@ -259,11 +198,7 @@ impl KeyService for UnavailableKeyService {
     async fn generate_data_key(&self, _: &TenantId) -> Result<DataKey, KeyError> {
         Err(KeyError::Unavailable("key service down".into()))
     }
-    async fn decrypt_data_key(
-        &self,
-        _: &TenantId,
-        _: &[u8],
-    ) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    async fn decrypt_data_key(&self, _: &TenantId, _: &[u8]) -> Result<Zeroizing<Vec<u8>>, KeyError> {
         Err(KeyError::Unavailable("key service down".into()))
     }
 }
@@ -278,33 +213,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keys/master.key");
         let ring = LocalKeyRing::open_or_create(&path).unwrap();
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         let a = TenantId::generate();
         let b = TenantId::generate();
         let dk = ring.generate_data_key(&a).await.unwrap();
         assert_eq!(dk.plaintext.len(), DATA_KEY_LEN);
-        assert_eq!(
-            *ring.decrypt_data_key(&a, &dk.wrapped).await.unwrap(),
-            *dk.plaintext
-        );
-        assert_eq!(
-            ring.decrypt_data_key(&b, &dk.wrapped).await.unwrap_err(),
-            KeyError::Refused
-        );
+        assert_eq!(*ring.decrypt_data_key(&a, &dk.wrapped).await.unwrap(), *dk.plaintext);
+        assert_eq!(ring.decrypt_data_key(&b, &dk.wrapped).await.unwrap_err(), KeyError::Refused);
         // Reopening the same file unwraps what the first instance wrapped.
         let again = LocalKeyRing::open_or_create(&path).unwrap();
-        assert_eq!(
-            *again.decrypt_data_key(&a, &dk.wrapped).await.unwrap(),
-            *dk.plaintext
-        );
+        assert_eq!(*again.decrypt_data_key(&a, &dk.wrapped).await.unwrap(), *dk.plaintext);
         let mut tampered = dk.wrapped.clone();
         tampered[20] ^= 1;
-        assert_eq!(
-            ring.decrypt_data_key(&a, &tampered).await.unwrap_err(),
-            KeyError::Refused
-        );
+        assert_eq!(ring.decrypt_data_key(&a, &tampered).await.unwrap_err(), KeyError::Refused);
     }
 }

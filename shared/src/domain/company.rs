@@ -65,10 +65,7 @@ pub fn is_country_code(c: &str) -> bool {
 
 fn check_country(field: &str, c: &str, errors: &mut Vec<FieldError>) {
     if !is_country_code(c) {
-        errors.push(FieldError::new(
-            field,
-            "must be an ISO 3166-1 alpha-2 code such as DE",
-        ));
+        errors.push(FieldError::new(field, "must be an ISO 3166-1 alpha-2 code such as DE"));
     }
 }
 
@@ -97,10 +94,7 @@ impl CompanySettings {
             check_text(&format!("cost_centers[{i}].code"), &c.code, 40, &mut e);
             check_text(&format!("cost_centers[{i}].name"), &c.name, 200, &mut e);
             if !codes.insert(&c.code) {
-                e.push(FieldError::new(
-                    format!("cost_centers[{i}].code"),
-                    "is a duplicate",
-                ));
+                e.push(FieldError::new(format!("cost_centers[{i}].code"), "is a duplicate"));
             }
         }
         into_result(e)

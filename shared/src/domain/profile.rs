@@ -11,16 +11,8 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// The restricted fields, in the order they are shown.
-pub const RESTRICTED: [&str; 8] = [
-    "passport",
-    "national_id",
-    "date_of_birth",
-    "phone",
-    "home_address",
-    "loyalty_numbers",
-    "known_traveler_number",
-    "emergency_contact",
-];
+pub const RESTRICTED: [&str; 8] =
+    ["passport", "national_id", "date_of_birth", "phone", "home_address", "loyalty_numbers", "known_traveler_number", "emergency_contact"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -127,36 +119,21 @@ fn check_date(field: &str, value: &str, errors: &mut Vec<FieldError>) -> Option<
 
 fn check_phone(field: &str, value: &str, errors: &mut Vec<FieldError>) {
     let digits = value.strip_prefix('+').unwrap_or("");
-    if !(7..=15).contains(&digits.len())
-        || !digits.bytes().all(|b| b.is_ascii_digit())
-        || digits.starts_with('0')
-    {
-        errors.push(FieldError::new(
-            field,
-            "must be an E.164 number such as +4930123456",
-        ));
+    if !(7..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+        errors.push(FieldError::new(field, "must be an E.164 number such as +4930123456"));
     }
 }
 
 fn check_code(field: &str, value: &str, min: usize, max: usize, errors: &mut Vec<FieldError>) {
-    let ok = (min..=max).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let ok = (min..=max).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     if !ok {
-        errors.push(FieldError::new(
-            field,
-            format!("must be {min} to {max} letters, digits or dashes"),
-        ));
+        errors.push(FieldError::new(field, format!("must be {min} to {max} letters, digits or dashes")));
     }
 }
 
 fn check_country(field: &str, value: &str, errors: &mut Vec<FieldError>) {
     if !is_country_code(value) {
-        errors.push(FieldError::new(
-            field,
-            "must be an ISO 3166-1 alpha-2 code such as DE",
-        ));
+        errors.push(FieldError::new(field, "must be an ISO 3166-1 alpha-2 code such as DE"));
     }
 }
 
@@ -180,10 +157,7 @@ impl ProfileInput {
         if let Some(v) = &self.date_of_birth {
             if let Some(d) = check_date("date_of_birth", v, &mut e) {
                 if d >= today || d.year() < 1900 {
-                    e.push(FieldError::new(
-                        "date_of_birth",
-                        "must be in the past and after 1900",
-                    ));
+                    e.push(FieldError::new("date_of_birth", "must be in the past and after 1900"));
                 }
             }
         }
@@ -194,10 +168,7 @@ impl ProfileInput {
             check_text("home_address.line1", &a.line1, 200, &mut e);
             if let Some(l2) = &a.line2 {
                 if l2.chars().count() > 200 {
-                    e.push(FieldError::new(
-                        "home_address.line2",
-                        "must be at most 200 characters",
-                    ));
+                    e.push(FieldError::new("home_address.line2", "must be at most 200 characters"));
                 }
             }
             check_text("home_address.city", &a.city, 100, &mut e);
@@ -206,19 +177,8 @@ impl ProfileInput {
         }
         check_list_len("loyalty_numbers", &self.loyalty_numbers, 20, &mut e);
         for (i, l) in self.loyalty_numbers.iter().enumerate() {
-            check_text(
-                &format!("loyalty_numbers[{i}].program"),
-                &l.program,
-                60,
-                &mut e,
-            );
-            check_code(
-                &format!("loyalty_numbers[{i}].number"),
-                &l.number,
-                3,
-                40,
-                &mut e,
-            );
+            check_text(&format!("loyalty_numbers[{i}].program"), &l.program, 60, &mut e);
+            check_code(&format!("loyalty_numbers[{i}].number"), &l.number, 3, 40, &mut e);
         }
         if let Some(v) = &self.known_traveler_number {
             check_code("known_traveler_number", v, 5, 25, &mut e);
@@ -244,28 +204,14 @@ impl ProfileInput {
         };
         push("passport", self.passport.as_ref().map(|v| json(v)));
         push("national_id", self.national_id.as_ref().map(|v| json(v)));
-        push(
-            "date_of_birth",
-            self.date_of_birth.as_ref().map(|v| json(v)),
-        );
+        push("date_of_birth", self.date_of_birth.as_ref().map(|v| json(v)));
         push("phone", self.phone.as_ref().map(|v| json(v)));
         push("home_address", self.home_address.as_ref().map(|v| json(v)));
-        push(
-            "loyalty_numbers",
-            (!self.loyalty_numbers.is_empty()).then(|| json(&self.loyalty_numbers)),
-        );
-        push(
-            "known_traveler_number",
-            self.known_traveler_number.as_ref().map(|v| json(v)),
-        );
-        push(
-            "emergency_contact",
-            self.emergency_contact.as_ref().map(|v| json(v)),
-        );
+        push("loyalty_numbers", (!self.loyalty_numbers.is_empty()).then(|| json(&self.loyalty_numbers)));
+        push("known_traveler_number", self.known_traveler_number.as_ref().map(|v| json(v)));
+        push("emergency_contact", self.emergency_contact.as_ref().map(|v| json(v)));
         if out.iter().any(|(_, b)| b.is_empty()) {
-            return Err(ApiError::Internal(
-                "a restricted field did not serialise".into(),
-            ));
+            return Err(ApiError::Internal("a restricted field did not serialise".into()));
         }
         Ok(out)
     }
@@ -295,25 +241,12 @@ pub fn mask(value: &Value) -> Value {
             } else {
                 0
             };
-            let masked: String = chars
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    if i + keep >= chars.len() || !c.is_alphanumeric() {
-                        *c
-                    } else {
-                        '•'
-                    }
-                })
-                .collect();
+            let masked: String =
+                chars.iter().enumerate().map(|(i, c)| if i + keep >= chars.len() || !c.is_alphanumeric() { *c } else { '•' }).collect();
             Value::String(masked)
         }
         Value::Array(a) => Value::Array(a.iter().map(mask).collect()),
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, v)| (k.clone(), mask(v)))
-                .collect::<Map<_, _>>(),
-        ),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), mask(v))).collect::<Map<_, _>>()),
         Value::Null => Value::Null,
         _ => Value::String("•••".into()),
     }
@@ -329,10 +262,7 @@ mod tests {
         assert_eq!(mask(&json!("P12345678")), json!("•••••5678"));
         assert_eq!(mask(&json!("+4930123456")), json!("+••••••3456"));
         assert_eq!(mask(&json!("1980-04-12")), json!("••••-••-12"));
-        assert_eq!(
-            mask(&json!({"name": "Ann", "phone": "+4930123456"})),
-            json!({"name": "•••", "phone": "+••••••3456"})
-        );
+        assert_eq!(mask(&json!({"name": "Ann", "phone": "+4930123456"})), json!({"name": "•••", "phone": "+••••••3456"}));
     }
 
     #[test]
@@ -345,20 +275,11 @@ mod tests {
             "emergency_contact": {"name": "", "phone": "+491234567"}
         }))
         .unwrap();
-        let Err(ApiError::Validation(errors)) = p.validate(today) else {
-            panic!("expected errors")
-        };
+        let Err(ApiError::Validation(errors)) = p.validate(today) else { panic!("expected errors") };
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
-            [
-                "passport.number",
-                "passport.expiry",
-                "passport.issuing_country",
-                "date_of_birth",
-                "phone",
-                "emergency_contact.name"
-            ]
+            ["passport.number", "passport.expiry", "passport.issuing_country", "date_of_birth", "phone", "emergency_contact.name"]
         );
         let ok: ProfileInput = serde_json::from_value(json!({"given_names": "Tess", "passport": {"number": "P1234567", "expiry": "2030-01-31", "issuing_country": "DE"}, "date_of_birth": "1985-06-01", "phone": "+4930123456"})).unwrap();
         ok.validate(today).unwrap();

@@ -53,10 +53,7 @@ pub struct Onboarded {
 }
 
 pub fn tenant_item(t: &TenantRecord, version: u64) -> ApiResult<Item> {
-    let mut item = Item::new(
-        platform::tenant(&t.id),
-        serde_json::to_value(t).map_err(|e| ApiError::Internal(e.to_string()))?,
-    );
+    let mut item = Item::new(platform::tenant(&t.id), serde_json::to_value(t).map_err(|e| ApiError::Internal(e.to_string()))?);
     item.version = version;
     Ok(item)
 }
@@ -67,13 +64,7 @@ pub fn initial_password() -> String {
 }
 
 /// Creates the tenant, its company settings and its first company admin in one transaction.
-pub async fn onboard(
-    store: &Store,
-    now: &str,
-    new: NewTenant,
-    id: Option<TenantId>,
-    password: Option<String>,
-) -> ApiResult<Onboarded> {
+pub async fn onboard(store: &Store, now: &str, new: NewTenant, id: Option<TenantId>, password: Option<String>) -> ApiResult<Onboarded> {
     let mut e = Vec::new();
     check_text("name", &new.name, 200, &mut e);
     check_email("admin_email", &normalise_email(&new.admin_email), &mut e);
@@ -101,34 +92,17 @@ pub async fn onboard(
         updated_at: now.into(),
     };
     let scope = TenantScope::trusted(tenant.id.clone());
-    let settings = CompanySettings {
-        name: tenant.name.clone(),
-        ..Default::default()
-    };
+    let settings = CompanySettings { name: tenant.name.clone(), ..Default::default() };
     let mut writes = vec![
-        Write::Put {
-            item: tenant_item(&tenant, 1)?,
-            condition: Condition::NotExists,
-        },
-        Write::Put {
-            item: settings.item(&scope, 1)?,
-            condition: Condition::NotExists,
-        },
+        Write::Put { item: tenant_item(&tenant, 1)?, condition: Condition::NotExists },
+        Write::Put { item: settings.item(&scope, 1)?, condition: Condition::NotExists },
     ];
     writes.extend(users::create_writes(&UserHome::Tenant(scope), &admin)?);
     match store.transact(writes).await {
-        Err(StoreError::ConditionFailed) => {
-            return Err(ApiError::Conflict(
-                "the admin email is already registered".into(),
-            ))
-        }
+        Err(StoreError::ConditionFailed) => return Err(ApiError::Conflict("the admin email is already registered".into())),
         other => other.map_err(ApiError::from)?,
     }
-    Ok(Onboarded {
-        tenant,
-        admin,
-        initial_password,
-    })
+    Ok(Onboarded { tenant, admin, initial_password })
 }
 
 pub async fn load(store: &Store, id: &TenantId) -> ApiResult<Option<(TenantRecord, u64)>> {
@@ -138,29 +112,13 @@ pub async fn load(store: &Store, id: &TenantId) -> ApiResult<Option<(TenantRecor
     }
 }
 
-pub async fn list(
-    store: &Store,
-    codec: &CursorCodec,
-    limit: u32,
-    cursor: Option<&str>,
-) -> ApiResult<(Vec<TenantRecord>, Option<String>)> {
-    let page = store
-        .page(codec, platform::tenants(), SortRange::All, limit, cursor)
-        .await?;
-    let tenants = page
-        .items
-        .iter()
-        .map(|i| i.decode())
-        .collect::<Result<Vec<TenantRecord>, _>>()?;
+pub async fn list(store: &Store, codec: &CursorCodec, limit: u32, cursor: Option<&str>) -> ApiResult<(Vec<TenantRecord>, Option<String>)> {
+    let page = store.page(codec, platform::tenants(), SortRange::All, limit, cursor).await?;
+    let tenants = page.items.iter().map(|i| i.decode()).collect::<Result<Vec<TenantRecord>, _>>()?;
     Ok((tenants, page.next_cursor))
 }
 
-pub async fn update(
-    store: &Store,
-    now: &str,
-    id: &TenantId,
-    patch: TenantPatch,
-) -> ApiResult<(TenantRecord, u64)> {
+pub async fn update(store: &Store, now: &str, id: &TenantId, patch: TenantPatch) -> ApiResult<(TenantRecord, u64)> {
     let (mut tenant, version) = load(store, id).await?.ok_or(ApiError::NotFound)?;
     if patch.version.is_some_and(|v| v != version) {
         return Err(ApiError::StaleVersion);
@@ -171,16 +129,10 @@ pub async fn update(
     }
     if let Some(status) = patch.status {
         if status == TenantStatus::Offboarded {
-            e.push(crate::error::FieldError::new(
-                "status",
-                "offboarding is done with DELETE /v1/tenants/{id}",
-            ));
+            e.push(crate::error::FieldError::new("status", "offboarding is done with DELETE /v1/tenants/{id}"));
         }
         if tenant.status == TenantStatus::Offboarded {
-            e.push(crate::error::FieldError::new(
-                "status",
-                "an offboarded tenant cannot change status",
-            ));
+            e.push(crate::error::FieldError::new("status", "an offboarded tenant cannot change status"));
         }
     }
     into_result(e)?;

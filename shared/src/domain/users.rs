@@ -6,9 +6,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::{TenantId, UserId};
 use crate::rbac::{ArrangerScope, Role};
 use crate::store::keys::{platform, IndexCollection};
-use crate::store::{
-    Collection, Condition, CursorCodec, Item, Key, SortRange, Store, StoreError, Write,
-};
+use crate::store::{Collection, Condition, CursorCodec, Item, Key, SortRange, Store, StoreError, Write};
 use crate::tenancy::TenantScope;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -111,44 +109,26 @@ pub fn user_item(home: &UserHome, user: &UserRecord, version: u64) -> ApiResult<
 }
 
 fn login_item(user: &UserRecord) -> ApiResult<Item> {
-    let entry = LoginEntry {
-        tenant_id: user.tenant_id.clone(),
-        user_id: user.id.clone(),
-    };
-    Ok(Item::new(
-        platform::login(&user.email),
-        serde_json::to_value(entry).map_err(|e| ApiError::Internal(e.to_string()))?,
-    ))
+    let entry = LoginEntry { tenant_id: user.tenant_id.clone(), user_id: user.id.clone() };
+    Ok(Item::new(platform::login(&user.email), serde_json::to_value(entry).map_err(|e| ApiError::Internal(e.to_string()))?))
 }
 
 /// The writes that create a user: its record and its sign-in lookup, both only if new.
 pub fn create_writes(home: &UserHome, user: &UserRecord) -> ApiResult<Vec<Write>> {
     Ok(vec![
-        Write::Put {
-            item: user_item(home, user, 1)?,
-            condition: Condition::NotExists,
-        },
-        Write::Put {
-            item: login_item(user)?,
-            condition: Condition::NotExists,
-        },
+        Write::Put { item: user_item(home, user, 1)?, condition: Condition::NotExists },
+        Write::Put { item: login_item(user)?, condition: Condition::NotExists },
     ])
 }
 
 pub async fn create(store: &Store, home: &UserHome, user: &UserRecord) -> ApiResult<()> {
     match store.transact(create_writes(home, user)?).await {
-        Err(StoreError::ConditionFailed) => Err(ApiError::Conflict(
-            "a user with this email already exists".into(),
-        )),
+        Err(StoreError::ConditionFailed) => Err(ApiError::Conflict("a user with this email already exists".into())),
         other => other.map_err(ApiError::from),
     }
 }
 
-pub async fn load(
-    store: &Store,
-    home: &UserHome,
-    id: &UserId,
-) -> ApiResult<Option<(UserRecord, u64)>> {
+pub async fn load(store: &Store, home: &UserHome, id: &UserId) -> ApiResult<Option<(UserRecord, u64)>> {
     match store.get(&home.key(id)).await? {
         Some(item) => Ok(Some((item.decode()?, item.version))),
         None => Ok(None),
@@ -156,12 +136,7 @@ pub async fn load(
 }
 
 /// Saves a changed user if its version is still `version`; a stale write gets 409.
-pub async fn save(
-    store: &Store,
-    home: &UserHome,
-    user: &UserRecord,
-    version: u64,
-) -> ApiResult<u64> {
+pub async fn save(store: &Store, home: &UserHome, user: &UserRecord, version: u64) -> ApiResult<u64> {
     let item = user_item(home, user, version)?;
     Ok(store.update(item).await?.version)
 }
@@ -183,19 +158,7 @@ pub async fn list(
     limit: u32,
     cursor: Option<&str>,
 ) -> ApiResult<(Vec<UserRecord>, Option<String>)> {
-    let page = store
-        .page(
-            codec,
-            scope.partition(Collection::User),
-            SortRange::All,
-            limit,
-            cursor,
-        )
-        .await?;
-    let users = page
-        .items
-        .iter()
-        .map(|i| i.decode())
-        .collect::<Result<Vec<UserRecord>, _>>()?;
+    let page = store.page(codec, scope.partition(Collection::User), SortRange::All, limit, cursor).await?;
+    let users = page.items.iter().map(|i| i.decode()).collect::<Result<Vec<UserRecord>, _>>()?;
     Ok((users, page.next_cursor))
 }

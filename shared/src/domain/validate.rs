@@ -10,11 +10,7 @@ pub fn check_email(field: &str, email: &str, errors: &mut Vec<FieldError>) {
     let ok = email.len() <= 254
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.contains('@')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
+            !local.is_empty() && domain.contains('.') && !domain.contains('@') && !domain.starts_with('.') && !domain.ends_with('.')
         });
     if !ok {
         errors.push(FieldError::new(field, "must be an email address"));
@@ -27,24 +23,15 @@ pub fn check_text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldEr
     if trimmed.is_empty() {
         errors.push(FieldError::new(field, "must not be empty"));
     } else if trimmed.chars().count() > max {
-        errors.push(FieldError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        errors.push(FieldError::new(field, format!("must be at most {max} characters")));
     } else if trimmed.chars().any(char::is_control) {
-        errors.push(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
+        errors.push(FieldError::new(field, "must not contain control characters"));
     }
 }
 
 pub fn check_list_len<T>(field: &str, list: &[T], max: usize, errors: &mut Vec<FieldError>) {
     if list.len() > max {
-        errors.push(FieldError::new(
-            field,
-            format!("must have at most {max} entries"),
-        ));
+        errors.push(FieldError::new(field, format!("must have at most {max} entries")));
     }
 }
 

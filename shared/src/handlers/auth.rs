@@ -34,16 +34,8 @@ async fn load_throttle(app: &App, email: &str) -> ApiResult<(ThrottleState, Opti
     })
 }
 
-async fn save_throttle(
-    app: &App,
-    email: &str,
-    state: &ThrottleState,
-    version: Option<u64>,
-) -> ApiResult<()> {
-    let mut item = Item::new(
-        throttle_key(email),
-        serde_json::to_value(state).map_err(|e| ApiError::Internal(e.to_string()))?,
-    );
+async fn save_throttle(app: &App, email: &str, state: &ThrottleState, version: Option<u64>) -> ApiResult<()> {
+    let mut item = Item::new(throttle_key(email), serde_json::to_value(state).map_err(|e| ApiError::Internal(e.to_string()))?);
     item.expires_at = Some(app.clock.now() + crate::auth::throttle::WINDOW_SECONDS * 2);
     let result = match version {
         Some(v) => {
@@ -59,13 +51,7 @@ async fn save_throttle(
     }
 }
 
-async fn record_failure(
-    app: &App,
-    email: &str,
-    mut state: ThrottleState,
-    version: Option<u64>,
-    call: &Call,
-) -> ApiResult<()> {
+async fn record_failure(app: &App, email: &str, mut state: ThrottleState, version: Option<u64>, call: &Call) -> ApiResult<()> {
     if state.record_failure(app.clock.now()) {
         tracing::warn!(event = "sign_in_lockout", request_id = %call.req.request_id, source_ip = %call.req.source_ip, "sign-in locked after repeated failures");
     }
@@ -74,10 +60,7 @@ async fn record_failure(
 
 pub async fn login(app: &App, call: &Call) -> ApiResult<Reply> {
     let body: LoginRequest = call.json()?;
-    if body.email.len() > 254
-        || body.password.len() > 256
-        || body.totp.as_ref().is_some_and(|t| t.len() > 16)
-    {
+    if body.email.len() > 254 || body.password.len() > 256 || body.totp.as_ref().is_some_and(|t| t.len() > 16) {
         return Err(ApiError::InvalidCredentials);
     }
     let email = normalise_email(&body.email);
@@ -96,9 +79,7 @@ pub async fn login(app: &App, call: &Call) -> ApiResult<Reply> {
         return Err(ApiError::InvalidCredentials);
     }
     let tenant_active = match &user.tenant_id {
-        Some(t) => crate::domain::tenants::load(&app.store, t)
-            .await?
-            .is_some_and(|(t, _)| t.status == TenantStatus::Active),
+        Some(t) => crate::domain::tenants::load(&app.store, t).await?.is_some_and(|(t, _)| t.status == TenantStatus::Active),
         None => true,
     };
     if !user.is_active() || !tenant_active {
@@ -115,14 +96,7 @@ pub async fn login(app: &App, call: &Call) -> ApiResult<Reply> {
             t.last_step = Some(step);
         }
         // The conditional write makes a code usable once even under concurrent sign-ins.
-        users::save(
-            &app.store,
-            &UserHome::of(user.tenant_id.as_ref()),
-            &user,
-            version,
-        )
-        .await
-        .map_err(|e| match e {
+        users::save(&app.store, &UserHome::of(user.tenant_id.as_ref()), &user, version).await.map_err(|e| match e {
             ApiError::StaleVersion => ApiError::InvalidCredentials,
             other => other,
         })?;
@@ -131,46 +105,34 @@ pub async fn login(app: &App, call: &Call) -> ApiResult<Reply> {
     if throttle.failures > 0 {
         save_throttle(app, &email, &ThrottleState::default(), throttle_version).await?;
     }
-    let needs_enrolment =
-        user.roles.iter().any(|r| r.requires_second_factor()) && !user.totp_enabled();
-    let token = app.signer().await?.issue(
-        user.id.as_str(),
-        user.tenant_id.as_ref().map(|t| t.as_str()),
-        &user.roles,
-        &amr,
-        now,
-    );
-    let mut answer =
-        json!({"access_token": token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS});
+    let needs_enrolment = user.roles.iter().any(|r| r.requires_second_factor()) && !user.totp_enabled();
+    let token = app.signer().await?.issue(user.id.as_str(), user.tenant_id.as_ref().map(|t| t.as_str()), &user.roles, &amr, now);
+    let mut answer = json!({"access_token": token, "token_type": "Bearer", "expires_in": ACCESS_TOKEN_SECONDS});
     if needs_enrolment {
         answer["second_factor"] = json!("enrollment_required");
     }
-    Reply::ok(answer)
+    let mut reply = Reply::ok(answer)?;
+    reply.subject = Some(crate::http::Caller {
+        user_id: user.id.to_string(),
+        tenant: user.tenant_id.clone(),
+        roles: user.roles.iter().map(|r| r.to_string()).collect(),
+    });
+    Ok(reply)
 }
 
 pub async fn totp_enroll(app: &App, call: &Call) -> ApiResult<Reply> {
     let p = call.ctx()?.principal();
     let home = UserHome::of(p.tenant_id.as_ref());
-    let (mut user, version) = users::load(&app.store, &home, &p.user_id)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
+    let (mut user, version) = users::load(&app.store, &home, &p.user_id).await?.ok_or(ApiError::Unauthenticated)?;
     if user.totp_enabled() {
-        return Err(ApiError::Conflict(
-            "a second factor is already enrolled".into(),
-        ));
+        return Err(ApiError::Conflict("a second factor is already enrolled".into()));
     }
     let secret = totp::generate_secret();
-    user.totp = Some(TotpEnrolment {
-        secret: secret.clone(),
-        confirmed: false,
-        last_step: None,
-    });
+    user.totp = Some(TotpEnrolment { secret: secret.clone(), confirmed: false, last_step: None });
     user.updated_at = app.clock.now_rfc3339();
     users::save(&app.store, &home, &user, version).await?;
     let uri = totp::otpauth_uri("Travel Platform", &user.email, &secret);
-    Reply::created(
-        json!({"secret": secret, "otpauth_uri": uri, "digits": 6, "period": totp::STEP_SECONDS}),
-    )
+    Reply::created(json!({"secret": secret, "otpauth_uri": uri, "digits": 6, "period": totp::STEP_SECONDS}))
 }
 
 #[derive(Deserialize)]
@@ -183,22 +145,18 @@ pub async fn totp_verify(app: &App, call: &Call) -> ApiResult<Reply> {
     let body: VerifyRequest = call.json()?;
     let p = call.ctx()?.principal();
     let home = UserHome::of(p.tenant_id.as_ref());
-    let (mut user, version) = users::load(&app.store, &home, &p.user_id)
-        .await?
-        .ok_or(ApiError::Unauthenticated)?;
-    let enrolment = user.totp.as_mut().filter(|t| !t.confirmed).ok_or_else(|| {
-        ApiError::Conflict("no enrolment is pending; call /v1/auth/totp/enroll first".into())
-    })?;
+    let (mut user, version) = users::load(&app.store, &home, &p.user_id).await?.ok_or(ApiError::Unauthenticated)?;
+    let enrolment = user
+        .totp
+        .as_mut()
+        .filter(|t| !t.confirmed)
+        .ok_or_else(|| ApiError::Conflict("no enrolment is pending; call /v1/auth/totp/enroll first".into()))?;
     let step = totp::verify(&enrolment.secret, body.code.trim(), app.clock.now(), None)
-        .ok_or_else(|| {
-            ApiError::validation("code", "is not the current code of the enrolled secret")
-        })?;
+        .ok_or_else(|| ApiError::validation("code", "is not the current code of the enrolled secret"))?;
     enrolment.confirmed = true;
     enrolment.last_step = Some(step);
     user.updated_at = app.clock.now_rfc3339();
     users::save(&app.store, &home, &user, version).await?;
     app.forget_user(p.tenant_id.as_ref(), &p.user_id);
-    Reply::ok(
-        json!({"second_factor": "enabled", "next": "sign in again with your TOTP code to get a token that carries it"}),
-    )
+    Reply::ok(json!({"second_factor": "enabled", "next": "sign in again with your TOTP code to get a token that carries it"}))
 }

@@ -4,7 +4,5 @@ use crate::http::{Call, Reply};
 use serde_json::json;
 
 pub async fn health(app: &App, _call: &Call) -> ApiResult<Reply> {
-    Reply::ok(
-        json!({"status": "ok", "environment": app.config.environment, "version": env!("CARGO_PKG_VERSION")}),
-    )
+    Reply::ok(json!({"status": "ok", "environment": app.config.environment, "version": env!("CARGO_PKG_VERSION")}))
 }

@@ -1,5 +1,6 @@
 //! Endpoint handlers: parse, check what the grant allows, call the domain, shape the answer.
 
+mod audit;
 mod auth;
 mod company;
 mod health;
@@ -38,5 +39,7 @@ pub async fn dispatch(app: &App, route: RouteId, call: &Call) -> ApiResult<Reply
         RouteId::ProfileMePut => profiles::me_put(app, call).await,
         RouteId::ProfileUserGet => profiles::user_get(app, call).await,
         RouteId::ProfileUserPut => profiles::user_put(app, call).await,
+        RouteId::AuditList => audit::list(app, call).await,
+        RouteId::AuditVerify => audit::verify(app, call).await,
     }
 }

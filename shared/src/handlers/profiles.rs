@@ -25,38 +25,19 @@ fn item_ref(user: &str) -> String {
     format!("PROFILE/{user}")
 }
 
-async fn load(
-    app: &App,
-    scope: &TenantScope,
-    user: &str,
-) -> ApiResult<Option<(StoredProfile, u64)>> {
-    Ok(
-        match app.store.get(&scope.key(Collection::Profile, user)).await? {
-            Some(item) => Some((item.decode()?, item.version)),
-            None => None,
-        },
-    )
+async fn load(app: &App, scope: &TenantScope, user: &str) -> ApiResult<Option<(StoredProfile, u64)>> {
+    Ok(match app.store.get(&scope.key(Collection::Profile, user)).await? {
+        Some(item) => Some((item.decode()?, item.version)),
+        None => None,
+    })
 }
 
 /// The profile as the caller may see it. A sealed field that fails to open is an integrity
 /// failure: reported, alerted, and the request fails rather than showing anything.
-async fn view(
-    app: &App,
-    call: &Call,
-    scope: &TenantScope,
-    user: &str,
-    reveal: Reveal,
-) -> ApiResult<Value> {
+async fn view(app: &App, call: &Call, scope: &TenantScope, user: &str, reveal: Reveal) -> ApiResult<Value> {
     let now = app.clock.now();
-    let (stored, version) = load(app, scope, user).await?.unwrap_or_else(|| {
-        (
-            StoredProfile {
-                user_id: user.to_string(),
-                ..Default::default()
-            },
-            0,
-        )
-    });
+    let (stored, version) =
+        load(app, scope, user).await?.unwrap_or_else(|| (StoredProfile { user_id: user.to_string(), ..Default::default() }, 0));
     let mut out = Map::new();
     out.insert("user_id".into(), json!(user));
     out.insert("given_names".into(), json!(stored.given_names));
@@ -66,14 +47,8 @@ async fn view(
     for field in RESTRICTED {
         let value = match stored.sealed.get(field) {
             None => Value::Null,
-            Some(sealed) => match app
-                .keyring
-                .open(&app.store, scope, &item_ref(user), field, sealed, now)
-                .await
-            {
-                Ok(bytes) => {
-                    serde_json::from_slice(&bytes).map_err(|_| ApiError::IntegrityFailure)?
-                }
+            Some(sealed) => match app.keyring.open(&app.store, scope, &item_ref(user), field, sealed, now).await {
+                Ok(bytes) => serde_json::from_slice(&bytes).map_err(|_| ApiError::IntegrityFailure)?,
                 Err(OpenError::Integrity) => {
                     tracing::error!(
                         event = "decryption_integrity_failure",
@@ -87,14 +62,7 @@ async fn view(
                 Err(other) => return Err(other.into()),
             },
         };
-        out.insert(
-            field.to_string(),
-            if reveal == Reveal::Masked {
-                mask(&value)
-            } else {
-                value
-            },
-        );
+        out.insert(field.to_string(), if reveal == Reveal::Masked { mask(&value) } else { value });
     }
     out.insert("updated_at".into(), json!(stored.updated_at));
     out.insert("version".into(), json!(version));
@@ -107,19 +75,10 @@ async fn replace(app: &App, call: &Call, scope: &TenantScope, user: &str) -> Api
     let raw: Value = call.json()?;
     let cards = card_number_fields(&raw);
     if !cards.is_empty() {
-        return Err(ApiError::Validation(
-            cards
-                .into_iter()
-                .map(|f| FieldError::new(f, "must not hold a payment card number"))
-                .collect(),
-        ));
+        return Err(ApiError::Validation(cards.into_iter().map(|f| FieldError::new(f, "must not hold a payment card number")).collect()));
     }
     let input: ProfileInput = crate::http::parse_json(&call.req.body)?;
-    input.validate(
-        time::OffsetDateTime::from_unix_timestamp(app.clock.now())
-            .map(|t| t.date())
-            .unwrap_or(time::Date::MIN),
-    )?;
+    input.validate(time::OffsetDateTime::from_unix_timestamp(app.clock.now()).map(|t| t.date()).unwrap_or(time::Date::MIN))?;
     let existing = load(app, scope, user).await?;
     let current_version = existing.as_ref().map(|(_, v)| *v).unwrap_or(0);
     if input.version.is_some_and(|v| v != current_version) {
@@ -128,12 +87,7 @@ async fn replace(app: &App, call: &Call, scope: &TenantScope, user: &str) -> Api
     let now = app.clock.now();
     let mut sealed = std::collections::BTreeMap::new();
     for (field, bytes) in input.restricted_values()? {
-        sealed.insert(
-            field.to_string(),
-            app.keyring
-                .seal(&app.store, scope, &item_ref(user), field, &bytes, now)
-                .await?,
-        );
+        sealed.insert(field.to_string(), app.keyring.seal(&app.store, scope, &item_ref(user), field, &bytes, now).await?);
     }
     let stored = StoredProfile {
         user_id: user.to_string(),
@@ -144,10 +98,8 @@ async fn replace(app: &App, call: &Call, scope: &TenantScope, user: &str) -> Api
         sealed,
         updated_at: Some(app.clock.now_rfc3339()),
     };
-    let mut item = Item::new(
-        scope.key(Collection::Profile, user),
-        serde_json::to_value(&stored).map_err(|e| ApiError::Internal(e.to_string()))?,
-    );
+    let mut item =
+        Item::new(scope.key(Collection::Profile, user), serde_json::to_value(&stored).map_err(|e| ApiError::Internal(e.to_string()))?);
     let condition = match existing {
         Some((_, v)) => {
             item.version = v + 1;
@@ -162,16 +114,7 @@ async fn replace(app: &App, call: &Call, scope: &TenantScope, user: &str) -> Api
 pub async fn me_get(app: &App, call: &Call) -> ApiResult<Reply> {
     let ctx = call.ctx()?;
     let scope = ctx.tenant_scope(None)?;
-    Reply::ok(
-        view(
-            app,
-            call,
-            &scope,
-            ctx.principal().user_id.as_str(),
-            Reveal::Clear,
-        )
-        .await?,
-    )
+    Reply::ok(view(app, call, &scope, ctx.principal().user_id.as_str(), Reveal::Clear).await?)
 }
 
 pub async fn me_put(app: &App, call: &Call) -> ApiResult<Reply> {
@@ -186,17 +129,9 @@ async fn other(app: &App, call: &Call) -> ApiResult<(TenantScope, String, Grant)
     let ctx = call.ctx()?;
     let scope = call.tenant_scope()?;
     let id = UserId::parse(call.path_id()?).map_err(|_| ApiError::NotFound)?;
-    users::load(&app.store, &UserHome::Tenant(scope.clone()), &id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    users::load(&app.store, &UserHome::Tenant(scope.clone()), &id).await?.ok_or(ApiError::NotFound)?;
     let grant = ctx.grant(Permission::ManageOtherProfiles);
-    if grant == Grant::InScope
-        && !ctx
-            .principal()
-            .arranger_scope
-            .as_ref()
-            .is_some_and(|s| s.covers(id.as_str()))
-    {
+    if grant == Grant::InScope && !ctx.principal().arranger_scope.as_ref().is_some_and(|s| s.covers(id.as_str())) {
         return Err(ApiError::Forbidden);
     }
     if grant == Grant::AuditedAlert {
@@ -214,11 +149,7 @@ async fn other(app: &App, call: &Call) -> ApiResult<(TenantScope, String, Grant)
 
 pub async fn user_get(app: &App, call: &Call) -> ApiResult<Reply> {
     let (scope, user, grant) = other(app, call).await?;
-    let reveal = if grant == Grant::Masked {
-        Reveal::Masked
-    } else {
-        Reveal::Clear
-    };
+    let reveal = if grant == Grant::Masked { Reveal::Masked } else { Reveal::Clear };
     Reply::ok(view(app, call, &scope, &user, reveal).await?)
 }
 

@@ -37,9 +37,7 @@ fn tenant_id(call: &Call) -> ApiResult<TenantId> {
 }
 
 pub async fn get(app: &App, call: &Call) -> ApiResult<Reply> {
-    let (t, version) = tenants::load(&app.store, &tenant_id(call)?)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let (t, version) = tenants::load(&app.store, &tenant_id(call)?).await?.ok_or(ApiError::NotFound)?;
     Reply::ok(view(&t, version))
 }
 
@@ -55,19 +53,12 @@ pub async fn update(app: &App, call: &Call) -> ApiResult<Reply> {
 /// Rotates the tenant's data key and schedules the re-encryption of its data.
 pub async fn rotate_keys(app: &App, call: &Call) -> ApiResult<Reply> {
     let id = tenant_id(call)?;
-    let (tenant, _) = tenants::load(&app.store, &id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let (tenant, _) = tenants::load(&app.store, &id).await?.ok_or(ApiError::NotFound)?;
     if tenant.status == TenantStatus::Offboarded {
-        return Err(ApiError::Conflict(
-            "an offboarded tenant has no keys".into(),
-        ));
+        return Err(ApiError::Conflict("an offboarded tenant has no keys".into()));
     }
     let scope = call.ctx()?.tenant_scope(Some(id.as_str()))?;
-    let version = app
-        .keyring
-        .rotate(&app.store, &scope, app.clock.now())
-        .await?;
+    let version = app.keyring.rotate(&app.store, &scope, app.clock.now()).await?;
     let progress = reencrypt::schedule(app, &scope, version).await?;
     tracing::info!(event = "tenant_key_rotated", tenant = %id, version, "tenant data key rotated");
     Reply::created(json!({"tenant_id": id, "current_version": version, "reencryption": progress}))
@@ -76,9 +67,7 @@ pub async fn rotate_keys(app: &App, call: &Call) -> ApiResult<Reply> {
 /// The tenant's current key version and re-encryption progress.
 pub async fn keys(app: &App, call: &Call) -> ApiResult<Reply> {
     let id = tenant_id(call)?;
-    tenants::load(&app.store, &id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    tenants::load(&app.store, &id).await?.ok_or(ApiError::NotFound)?;
     let scope = call.ctx()?.tenant_scope(Some(id.as_str()))?;
     let current = app.keyring.current(&app.store, &scope).await?;
     let progress = reencrypt::progress(app, &scope).await?;
@@ -89,32 +78,15 @@ pub async fn keys(app: &App, call: &Call) -> ApiResult<Reply> {
 /// restricted data can never be decrypted again) and marks it offboarded.
 pub async fn offboard(app: &App, call: &Call) -> ApiResult<Reply> {
     let id = tenant_id(call)?;
-    let (tenant, version) = tenants::load(&app.store, &id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let (tenant, version) = tenants::load(&app.store, &id).await?.ok_or(ApiError::NotFound)?;
     match tenant.status {
-        TenantStatus::Active => {
-            return Err(ApiError::Conflict(
-                "suspend the tenant before offboarding it".into(),
-            ))
-        }
-        TenantStatus::Offboarded => {
-            return Err(ApiError::Conflict(
-                "the tenant is already offboarded".into(),
-            ))
-        }
+        TenantStatus::Active => return Err(ApiError::Conflict("suspend the tenant before offboarding it".into())),
+        TenantStatus::Offboarded => return Err(ApiError::Conflict("the tenant is already offboarded".into())),
         TenantStatus::Suspended => {}
     }
     let scope = call.ctx()?.tenant_scope(Some(id.as_str()))?;
     let destroyed = app.keyring.destroy(&app.store, &scope).await?;
-    let (t, version) = tenants::set_status(
-        &app.store,
-        &app.clock.now_rfc3339(),
-        tenant,
-        version,
-        TenantStatus::Offboarded,
-    )
-    .await?;
+    let (t, version) = tenants::set_status(&app.store, &app.clock.now_rfc3339(), tenant, version, TenantStatus::Offboarded).await?;
     app.forget_tenant(&id);
     tracing::warn!(event = "tenant_offboarded", tenant = %id, destroyed_key_versions = destroyed, "tenant offboarded and its keys destroyed");
     let mut body = view(&t, version);

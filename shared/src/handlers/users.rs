@@ -39,11 +39,7 @@ fn view(user: &UserRecord, version: u64, grant: Grant) -> Value {
 /// An arranger sees only the travelers in its scope.
 fn visible(ctx: &AuthContext, grant: Grant, user: &UserRecord) -> bool {
     match grant {
-        Grant::InScope => ctx
-            .principal()
-            .arranger_scope
-            .as_ref()
-            .is_some_and(|s| s.covers(user.id.as_str())),
+        Grant::InScope => ctx.principal().arranger_scope.as_ref().is_some_and(|s| s.covers(user.id.as_str())),
         Grant::Denied => false,
         _ => true,
     }
@@ -57,23 +53,14 @@ fn check_roles(roles: &[Role], scope: &Option<ArrangerScope>, errors: &mut Vec<F
         errors.push(FieldError::new("roles", "root_admin is not a company role"));
     }
     if scope.is_some() && !roles.contains(&Role::TravelArranger) {
-        errors.push(FieldError::new(
-            "arranger_scope",
-            "applies only to a travel_arranger",
-        ));
+        errors.push(FieldError::new("arranger_scope", "applies only to a travel_arranger"));
     }
     if let Some(ArrangerScope::Assigned { user_ids }) = scope {
         if user_ids.len() > 500 {
-            errors.push(FieldError::new(
-                "arranger_scope.user_ids",
-                "must have at most 500 entries",
-            ));
+            errors.push(FieldError::new("arranger_scope.user_ids", "must have at most 500 entries"));
         }
         if user_ids.iter().any(|u| UserId::parse(u).is_err()) {
-            errors.push(FieldError::new(
-                "arranger_scope.user_ids",
-                "must be user ids",
-            ));
+            errors.push(FieldError::new("arranger_scope.user_ids", "must be user ids"));
         }
     }
 }
@@ -107,13 +94,8 @@ pub async fn create(app: &App, call: &Call) -> ApiResult<Reply> {
     let generated = new.password.is_none();
     let secret = new.password.unwrap_or_else(initial_password);
     let now = app.clock.now_rfc3339();
-    let arranger_scope = match (
-        &new.arranger_scope,
-        new.roles.contains(&Role::TravelArranger),
-    ) {
-        (None, true) => Some(ArrangerScope::Assigned {
-            user_ids: Vec::new(),
-        }),
+    let arranger_scope = match (&new.arranger_scope, new.roles.contains(&Role::TravelArranger)) {
+        (None, true) => Some(ArrangerScope::Assigned { user_ids: Vec::new() }),
         (scope, _) => scope.clone(),
     };
     let user = UserRecord {
@@ -142,14 +124,8 @@ pub async fn list(app: &App, call: &Call) -> ApiResult<Reply> {
     let grant = ctx.grant(Permission::ListUsers);
     let scope = call.tenant_scope()?;
     let (limit, cursor) = call.page_params()?;
-    let (found, next) =
-        users::list(&app.store, app.cursor_codec().await?, &scope, limit, cursor).await?;
-    let items: Vec<Value> = found
-        .iter()
-        .filter(|u| visible(ctx, grant, u))
-        .map(|u| view(u, 0, grant))
-        .map(strip_version)
-        .collect();
+    let (found, next) = users::list(&app.store, app.cursor_codec().await?, &scope, limit, cursor).await?;
+    let items: Vec<Value> = found.iter().filter(|u| visible(ctx, grant, u)).map(|u| view(u, 0, grant)).map(strip_version).collect();
     Reply::ok(json!({"items": items, "next_cursor": next}))
 }
 
@@ -162,18 +138,12 @@ fn strip_version(mut v: Value) -> Value {
 
 /// Loads the user named in the path within the caller's tenant: 404 if it is not there,
 /// 403 if the caller's grant does not reach it.
-async fn target(
-    app: &App,
-    call: &Call,
-    permission: Permission,
-) -> ApiResult<(UserHome, UserRecord, u64, Grant)> {
+async fn target(app: &App, call: &Call, permission: Permission) -> ApiResult<(UserHome, UserRecord, u64, Grant)> {
     let ctx = call.ctx()?;
     let scope = call.tenant_scope()?;
     let id = UserId::parse(call.path_id()?).map_err(|_| ApiError::NotFound)?;
     let home = UserHome::Tenant(scope);
-    let (user, version) = users::load(&app.store, &home, &id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let (user, version) = users::load(&app.store, &home, &id).await?.ok_or(ApiError::NotFound)?;
     let grant = ctx.grant(permission);
     if !visible(ctx, grant, &user) {
         return Err(ApiError::Forbidden);
@@ -205,12 +175,7 @@ pub async fn update(app: &App, call: &Call) -> ApiResult<Reply> {
     let roles = patch.roles.clone().unwrap_or_else(|| user.roles.clone());
     let arranger_scope = match (&patch.arranger_scope, roles.contains(&Role::TravelArranger)) {
         (Some(s), _) => Some(s.clone()),
-        (None, true) => user
-            .arranger_scope
-            .clone()
-            .or(Some(ArrangerScope::Assigned {
-                user_ids: Vec::new(),
-            })),
+        (None, true) => user.arranger_scope.clone().or(Some(ArrangerScope::Assigned { user_ids: Vec::new() })),
         (None, false) => None,
     };
     let mut e = Vec::new();

@@ -31,34 +31,23 @@ pub struct Progress {
 
 /// Records that the tenant has a re-encryption to run (called after a rotation).
 pub async fn schedule(app: &App, scope: &TenantScope, target_version: u32) -> ApiResult<Progress> {
-    let progress = Progress {
-        tenant_id: scope.tenant_id().to_string(),
-        target_version,
-        ..Default::default()
-    };
+    let progress = Progress { tenant_id: scope.tenant_id().to_string(), target_version, ..Default::default() };
     save(app, scope, &progress).await?;
-    let pointer = Item::new(
-        platform::reencrypt_pending(scope.tenant_id()),
-        serde_json::json!({"tenant_id": scope.tenant_id()}),
-    );
+    let pointer = Item::new(platform::reencrypt_pending(scope.tenant_id()), serde_json::json!({"tenant_id": scope.tenant_id()}));
     app.store.put(pointer, Condition::None).await?;
     Ok(progress)
 }
 
 pub async fn progress(app: &App, scope: &TenantScope) -> ApiResult<Option<Progress>> {
-    Ok(
-        match app.store.get(&scope.key(Collection::Job, STATE_ID)).await? {
-            Some(item) => Some(item.decode()?),
-            None => None,
-        },
-    )
+    Ok(match app.store.get(&scope.key(Collection::Job, STATE_ID)).await? {
+        Some(item) => Some(item.decode()?),
+        None => None,
+    })
 }
 
 async fn save(app: &App, scope: &TenantScope, progress: &Progress) -> ApiResult<()> {
-    let item = Item::new(
-        scope.key(Collection::Job, STATE_ID),
-        serde_json::to_value(progress).map_err(|e| ApiError::Internal(e.to_string()))?,
-    );
+    let item =
+        Item::new(scope.key(Collection::Job, STATE_ID), serde_json::to_value(progress).map_err(|e| ApiError::Internal(e.to_string()))?);
     app.store.put(item, Condition::None).await?;
     Ok(())
 }
@@ -86,10 +75,7 @@ pub async fn run_pending(app: &App, budget: u64) -> ApiResult<Vec<Progress>> {
         let p = run_tenant(app, &scope, left).await?;
         left = left.saturating_sub(p.scanned);
         if p.done {
-            app.store
-                .table()
-                .delete(&platform::reencrypt_pending(&tenant), Condition::None)
-                .await?;
+            app.store.table().delete(&platform::reencrypt_pending(&tenant), Condition::None).await?;
         }
         out.push(p);
         if left == 0 {
@@ -102,19 +88,11 @@ pub async fn run_pending(app: &App, budget: u64) -> ApiResult<Vec<Progress>> {
 /// Moves up to `budget` more profiles of one tenant to its current key version.
 pub async fn run_tenant(app: &App, scope: &TenantScope, budget: u64) -> ApiResult<Progress> {
     let Some(current) = app.keyring.current(&app.store, scope).await? else {
-        return Ok(Progress {
-            tenant_id: scope.tenant_id().to_string(),
-            done: true,
-            ..Default::default()
-        });
+        return Ok(Progress { tenant_id: scope.tenant_id().to_string(), done: true, ..Default::default() });
     };
     let mut p = progress(app, scope).await?.unwrap_or_default();
     if p.target_version != current {
-        p = Progress {
-            tenant_id: scope.tenant_id().to_string(),
-            target_version: current,
-            ..Default::default()
-        };
+        p = Progress { tenant_id: scope.tenant_id().to_string(), target_version: current, ..Default::default() };
     }
     let mut scanned_now = 0;
     while !p.done && scanned_now < budget {
@@ -140,13 +118,7 @@ pub async fn run_tenant(app: &App, scope: &TenantScope, budget: u64) -> ApiResul
     Ok(p)
 }
 
-async fn reencrypt_item(
-    app: &App,
-    scope: &TenantScope,
-    item: &Item,
-    current: u32,
-    p: &mut Progress,
-) -> ApiResult<()> {
+async fn reencrypt_item(app: &App, scope: &TenantScope, item: &Item, current: u32, p: &mut Progress) -> ApiResult<()> {
     let mut profile: StoredProfile = item.decode()?;
     let item_ref = format!("PROFILE/{}", profile.user_id);
     let now = app.clock.now();
@@ -155,16 +127,9 @@ async fn reencrypt_item(
         if Keyring::version_of(sealed).is_some_and(|v| v >= current) {
             continue;
         }
-        match app
-            .keyring
-            .open(&app.store, scope, &item_ref, field, sealed, now)
-            .await
-        {
+        match app.keyring.open(&app.store, scope, &item_ref, field, sealed, now).await {
             Ok(plain) => {
-                *sealed = app
-                    .keyring
-                    .seal(&app.store, scope, &item_ref, field, &plain, now)
-                    .await?;
+                *sealed = app.keyring.seal(&app.store, scope, &item_ref, field, &plain, now).await?;
                 changed += 1;
             }
             Err(e) => {
@@ -192,13 +157,9 @@ pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
     crate::logging::init();
     let app = crate::lambda::aws_app().await?;
     let app = &app;
-    lambda_runtime::run(lambda_runtime::service_fn(
-        move |_event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
-            let progress = run_pending(app, 5_000)
-                .await
-                .map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
-            Ok::<_, lambda_runtime::Error>(serde_json::json!({"tenants": progress}))
-        },
-    ))
+    lambda_runtime::run(lambda_runtime::service_fn(move |_event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+        let progress = run_pending(app, 5_000).await.map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
+        Ok::<_, lambda_runtime::Error>(serde_json::json!({"tenants": progress}))
+    }))
     .await
 }

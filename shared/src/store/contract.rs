@@ -30,39 +30,15 @@ fn err(e: StoreError) -> String {
 pub async fn run_all(table: Arc<dyn Table>) -> Vec<(&'static str, Check)> {
     let store = Store::new(table);
     vec![
-        (
-            "put_then_get_round_trips",
-            put_then_get_round_trips(&store).await,
-        ),
-        (
-            "not_exists_condition_refuses_overwrite",
-            not_exists_condition_refuses_overwrite(&store).await,
-        ),
-        (
-            "stale_version_changes_nothing",
-            stale_version_changes_nothing(&store).await,
-        ),
+        ("put_then_get_round_trips", put_then_get_round_trips(&store).await),
+        ("not_exists_condition_refuses_overwrite", not_exists_condition_refuses_overwrite(&store).await),
+        ("stale_version_changes_nothing", stale_version_changes_nothing(&store).await),
         ("conditional_delete", conditional_delete(&store).await),
-        (
-            "queries_by_prefix_and_range_in_order",
-            queries_by_prefix_and_range_in_order(&store).await,
-        ),
-        (
-            "pagination_is_complete_and_cursors_are_bound",
-            pagination_is_complete_and_cursors_are_bound(&store).await,
-        ),
-        (
-            "index_follows_item_changes",
-            index_follows_item_changes(&store).await,
-        ),
-        (
-            "transactions_are_all_or_nothing",
-            transactions_are_all_or_nothing(&store).await,
-        ),
-        (
-            "tenants_never_see_each_other",
-            tenants_never_see_each_other(&store).await,
-        ),
+        ("queries_by_prefix_and_range_in_order", queries_by_prefix_and_range_in_order(&store).await),
+        ("pagination_is_complete_and_cursors_are_bound", pagination_is_complete_and_cursors_are_bound(&store).await),
+        ("index_follows_item_changes", index_follows_item_changes(&store).await),
+        ("transactions_are_all_or_nothing", transactions_are_all_or_nothing(&store).await),
+        ("tenants_never_see_each_other", tenants_never_see_each_other(&store).await),
     ]
 }
 
@@ -72,124 +48,53 @@ async fn put_then_get_round_trips(store: &Store) -> Check {
     let mut item = Item::new(key.clone(), json!({"name": "Ada", "n": 3, "nested": {"list": [1, "two", null], "flag": true}, "empty": ""}))
         .with_index(scope.index_key(IndexCollection::Contract, "ada"));
     item.expires_at = Some(4_102_444_800);
-    store
-        .put(item.clone(), Condition::NotExists)
-        .await
-        .map_err(err)?;
+    store.put(item.clone(), Condition::NotExists).await.map_err(err)?;
     let got = store.get(&key).await.map_err(err)?;
-    ensure!(
-        got.as_ref() == Some(&item),
-        "read back {got:?}, wrote {item:?}"
-    );
-    ensure!(
-        store
-            .get(&scope.key(Collection::Contract, "missing"))
-            .await
-            .map_err(err)?
-            .is_none(),
-        "missing item found"
-    );
+    ensure!(got.as_ref() == Some(&item), "read back {got:?}, wrote {item:?}");
+    ensure!(store.get(&scope.key(Collection::Contract, "missing")).await.map_err(err)?.is_none(), "missing item found");
     Ok(())
 }
 
 async fn not_exists_condition_refuses_overwrite(store: &Store) -> Check {
     let scope = fresh_scope();
     let key = scope.key(Collection::Contract, "a");
-    store
-        .put(
-            Item::new(key.clone(), json!({"v": "first"})),
-            Condition::NotExists,
-        )
-        .await
-        .map_err(err)?;
-    let second = store
-        .put(
-            Item::new(key.clone(), json!({"v": "second"})),
-            Condition::NotExists,
-        )
-        .await;
-    ensure!(
-        matches!(second, Err(StoreError::ConditionFailed)),
-        "second create gave {second:?}"
-    );
+    store.put(Item::new(key.clone(), json!({"v": "first"})), Condition::NotExists).await.map_err(err)?;
+    let second = store.put(Item::new(key.clone(), json!({"v": "second"})), Condition::NotExists).await;
+    ensure!(matches!(second, Err(StoreError::ConditionFailed)), "second create gave {second:?}");
     let got = store.get(&key).await.map_err(err)?.ok_or("item vanished")?;
-    ensure!(
-        got.body == json!({"v": "first"}),
-        "overwritten: {:?}",
-        got.body
-    );
+    ensure!(got.body == json!({"v": "first"}), "overwritten: {:?}", got.body);
     Ok(())
 }
 
 async fn stale_version_changes_nothing(store: &Store) -> Check {
     let scope = fresh_scope();
     let key = scope.key(Collection::Contract, "a");
-    store
-        .put(
-            Item::new(key.clone(), json!({"v": 1})),
-            Condition::NotExists,
-        )
-        .await
-        .map_err(err)?;
+    store.put(Item::new(key.clone(), json!({"v": 1})), Condition::NotExists).await.map_err(err)?;
     let read = store.get(&key).await.map_err(err)?.ok_or("missing")?;
     let mut first = read.clone();
     first.body = json!({"v": 2});
     let updated = store.update(first).await.map_err(err)?;
-    ensure!(
-        updated.version == 2,
-        "version after update: {}",
-        updated.version
-    );
+    ensure!(updated.version == 2, "version after update: {}", updated.version);
     let mut stale = read;
     stale.body = json!({"v": 3});
     let result = store.update(stale).await;
-    ensure!(
-        matches!(result, Err(StoreError::ConditionFailed)),
-        "stale update gave {result:?}"
-    );
+    ensure!(matches!(result, Err(StoreError::ConditionFailed)), "stale update gave {result:?}");
     let now = store.get(&key).await.map_err(err)?.ok_or("missing")?;
-    ensure!(
-        now.body == json!({"v": 2}) && now.version == 2,
-        "state after stale update: {now:?}"
-    );
-    let on_missing = store
-        .put(
-            Item::new(scope.key(Collection::Contract, "nope"), json!({})),
-            Condition::Version(1),
-        )
-        .await;
-    ensure!(
-        matches!(on_missing, Err(StoreError::ConditionFailed)),
-        "version condition on a missing item gave {on_missing:?}"
-    );
+    ensure!(now.body == json!({"v": 2}) && now.version == 2, "state after stale update: {now:?}");
+    let on_missing = store.put(Item::new(scope.key(Collection::Contract, "nope"), json!({})), Condition::Version(1)).await;
+    ensure!(matches!(on_missing, Err(StoreError::ConditionFailed)), "version condition on a missing item gave {on_missing:?}");
     Ok(())
 }
 
 async fn conditional_delete(store: &Store) -> Check {
     let scope = fresh_scope();
     let key = scope.key(Collection::Contract, "a");
-    store
-        .put(Item::new(key.clone(), json!({})), Condition::NotExists)
-        .await
-        .map_err(err)?;
+    store.put(Item::new(key.clone(), json!({})), Condition::NotExists).await.map_err(err)?;
     let stale = store.table().delete(&key, Condition::Version(9)).await;
-    ensure!(
-        matches!(stale, Err(StoreError::ConditionFailed)),
-        "stale delete gave {stale:?}"
-    );
-    ensure!(
-        store.get(&key).await.map_err(err)?.is_some(),
-        "stale delete removed the item"
-    );
-    store
-        .table()
-        .delete(&key, Condition::Version(1))
-        .await
-        .map_err(err)?;
-    ensure!(
-        store.get(&key).await.map_err(err)?.is_none(),
-        "delete left the item"
-    );
+    ensure!(matches!(stale, Err(StoreError::ConditionFailed)), "stale delete gave {stale:?}");
+    ensure!(store.get(&key).await.map_err(err)?.is_some(), "stale delete removed the item");
+    store.table().delete(&key, Condition::Version(1)).await.map_err(err)?;
+    ensure!(store.get(&key).await.map_err(err)?.is_none(), "delete left the item");
     Ok(())
 }
 
@@ -208,60 +113,17 @@ fn ids(items: &[Item]) -> Vec<String> {
 
 async fn queries_by_prefix_and_range_in_order(store: &Store) -> Check {
     let scope = fresh_scope();
-    seed(
-        store,
-        &scope,
-        &["2026-03#c", "2026-01#a", "2026-02#b", "2027-01#d", "x"],
-    )
-    .await?;
+    seed(store, &scope, &["2026-03#c", "2026-01#a", "2026-02#b", "2027-01#d", "x"]).await?;
     let codec = CursorCodec::new(&[1u8; 32]);
-    let all = store
-        .page(
-            &codec,
-            scope.partition(Collection::Contract),
-            SortRange::All,
-            100,
-            None,
-        )
-        .await
-        .map_err(err)?;
-    ensure!(
-        ids(&all.items) == ["2026-01#a", "2026-02#b", "2026-03#c", "2027-01#d", "x"],
-        "order: {:?}",
-        ids(&all.items)
-    );
+    let all = store.page(&codec, scope.partition(Collection::Contract), SortRange::All, 100, None).await.map_err(err)?;
+    ensure!(ids(&all.items) == ["2026-01#a", "2026-02#b", "2026-03#c", "2027-01#d", "x"], "order: {:?}", ids(&all.items));
     ensure!(all.next_cursor.is_none(), "cursor after the last page");
-    let prefix = store
-        .page(
-            &codec,
-            scope.partition(Collection::Contract),
-            SortRange::Prefix("2026-".into()),
-            100,
-            None,
-        )
-        .await
-        .map_err(err)?;
-    ensure!(
-        ids(&prefix.items) == ["2026-01#a", "2026-02#b", "2026-03#c"],
-        "prefix: {:?}",
-        ids(&prefix.items)
-    );
+    let prefix =
+        store.page(&codec, scope.partition(Collection::Contract), SortRange::Prefix("2026-".into()), 100, None).await.map_err(err)?;
+    ensure!(ids(&prefix.items) == ["2026-01#a", "2026-02#b", "2026-03#c"], "prefix: {:?}", ids(&prefix.items));
     let between = SortRange::Between("2026-02".into(), "2027-01#d".into());
-    let range = store
-        .page(
-            &codec,
-            scope.partition(Collection::Contract),
-            between,
-            100,
-            None,
-        )
-        .await
-        .map_err(err)?;
-    ensure!(
-        ids(&range.items) == ["2026-02#b", "2026-03#c", "2027-01#d"],
-        "between: {:?}",
-        ids(&range.items)
-    );
+    let range = store.page(&codec, scope.partition(Collection::Contract), between, 100, None).await.map_err(err)?;
+    ensure!(ids(&range.items) == ["2026-02#b", "2026-03#c", "2027-01#d"], "between: {:?}", ids(&range.items));
     let reverse = store
         .table()
         .query(super::QuerySpec {
@@ -273,37 +135,19 @@ async fn queries_by_prefix_and_range_in_order(store: &Store) -> Check {
         })
         .await
         .map_err(err)?;
-    ensure!(
-        ids(&reverse.items) == ["x", "2027-01#d"],
-        "reverse: {:?}",
-        ids(&reverse.items)
-    );
+    ensure!(ids(&reverse.items) == ["x", "2027-01#d"], "reverse: {:?}", ids(&reverse.items));
     Ok(())
 }
 
 async fn pagination_is_complete_and_cursors_are_bound(store: &Store) -> Check {
     let scope = fresh_scope();
     let names: Vec<String> = (0..7).map(|i| format!("item-{i:02}")).collect();
-    seed(
-        store,
-        &scope,
-        &names.iter().map(String::as_str).collect::<Vec<_>>(),
-    )
-    .await?;
+    seed(store, &scope, &names.iter().map(String::as_str).collect::<Vec<_>>()).await?;
     let codec = CursorCodec::new(&[2u8; 32]);
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..10 {
-        let page = store
-            .page(
-                &codec,
-                scope.partition(Collection::Contract),
-                SortRange::All,
-                3,
-                cursor.as_deref(),
-            )
-            .await
-            .map_err(err)?;
+        let page = store.page(&codec, scope.partition(Collection::Contract), SortRange::All, 3, cursor.as_deref()).await.map_err(err)?;
         ensure!(page.items.len() <= 3, "page of {}", page.items.len());
         seen.extend(ids(&page.items));
         cursor = page.next_cursor;
@@ -315,96 +159,41 @@ async fn pagination_is_complete_and_cursors_are_bound(store: &Store) -> Check {
 
     // Index pagination, and a table cursor is refused on the index and on another tenant.
     let first = store
-        .page(
-            &codec,
-            scope.index_partition(IndexCollection::Contract),
-            SortRange::Prefix("by#".into()),
-            4,
-            None,
-        )
+        .page(&codec, scope.index_partition(IndexCollection::Contract), SortRange::Prefix("by#".into()), 4, None)
         .await
         .map_err(err)?;
     let cursor = first.next_cursor.ok_or("no cursor on the index")?;
     let rest = store
-        .page(
-            &codec,
-            scope.index_partition(IndexCollection::Contract),
-            SortRange::Prefix("by#".into()),
-            4,
-            Some(&cursor),
-        )
+        .page(&codec, scope.index_partition(IndexCollection::Contract), SortRange::Prefix("by#".into()), 4, Some(&cursor))
         .await
         .map_err(err)?;
     let mut all = ids(&first.items);
     all.extend(ids(&rest.items));
     ensure!(all == names, "index paged through {all:?}");
     let other = fresh_scope();
-    let wrong = store
-        .page(
-            &codec,
-            other.index_partition(IndexCollection::Contract),
-            SortRange::All,
-            4,
-            Some(&cursor),
-        )
-        .await;
-    ensure!(
-        matches!(wrong, Err(StoreError::BadCursor)),
-        "foreign cursor gave {wrong:?}"
-    );
-    let wrong = store
-        .page(
-            &codec,
-            scope.partition(Collection::Contract),
-            SortRange::All,
-            4,
-            Some(&cursor),
-        )
-        .await;
-    ensure!(
-        matches!(wrong, Err(StoreError::BadCursor)),
-        "index cursor on the table gave {wrong:?}"
-    );
+    let wrong = store.page(&codec, other.index_partition(IndexCollection::Contract), SortRange::All, 4, Some(&cursor)).await;
+    ensure!(matches!(wrong, Err(StoreError::BadCursor)), "foreign cursor gave {wrong:?}");
+    let wrong = store.page(&codec, scope.partition(Collection::Contract), SortRange::All, 4, Some(&cursor)).await;
+    ensure!(matches!(wrong, Err(StoreError::BadCursor)), "index cursor on the table gave {wrong:?}");
     Ok(())
 }
 
 async fn index_follows_item_changes(store: &Store) -> Check {
     let scope = fresh_scope();
     let key = scope.key(Collection::Contract, "a");
-    let item = Item::new(key.clone(), json!({}))
-        .with_index(scope.index_key(IndexCollection::Contract, "old"));
-    store
-        .put(item.clone(), Condition::NotExists)
-        .await
-        .map_err(err)?;
+    let item = Item::new(key.clone(), json!({})).with_index(scope.index_key(IndexCollection::Contract, "old"));
+    store.put(item.clone(), Condition::NotExists).await.map_err(err)?;
     let mut moved = item.clone();
     moved.index = Some(scope.index_key(IndexCollection::Contract, "new"));
     store.update(moved).await.map_err(err)?;
     let codec = CursorCodec::new(&[3u8; 32]);
     let part = || scope.index_partition(IndexCollection::Contract);
-    let old = store
-        .page(&codec, part(), SortRange::Prefix("old".into()), 10, None)
-        .await
-        .map_err(err)?;
+    let old = store.page(&codec, part(), SortRange::Prefix("old".into()), 10, None).await.map_err(err)?;
     ensure!(old.items.is_empty(), "stale index entry remains");
-    let new = store
-        .page(&codec, part(), SortRange::Prefix("new".into()), 10, None)
-        .await
-        .map_err(err)?;
-    ensure!(
-        ids(&new.items) == ["a"],
-        "new index entry: {:?}",
-        ids(&new.items)
-    );
-    store
-        .table()
-        .delete(&key, Condition::Exists)
-        .await
-        .map_err(err)?;
-    let gone = store
-        .page(&codec, part(), SortRange::All, 10, None)
-        .await
-        .map_err(err)?;
+    let new = store.page(&codec, part(), SortRange::Prefix("new".into()), 10, None).await.map_err(err)?;
+    ensure!(ids(&new.items) == ["a"], "new index entry: {:?}", ids(&new.items));
+    store.table().delete(&key, Condition::Exists).await.map_err(err)?;
+    let gone = store.page(&codec, part(), SortRange::All, 10, None).await.map_err(err)?;
     ensure!(gone.items.is_empty(), "index entry survives delete");
     Ok(())
 }
@@ -412,55 +201,25 @@ async fn index_follows_item_changes(store: &Store) -> Check {
 async fn transactions_are_all_or_nothing(store: &Store) -> Check {
     let scope = fresh_scope();
     let existing = scope.key(Collection::Contract, "existing");
-    store
-        .put(
-            Item::new(existing.clone(), json!({"v": 1})),
-            Condition::NotExists,
-        )
-        .await
-        .map_err(err)?;
+    store.put(Item::new(existing.clone(), json!({"v": 1})), Condition::NotExists).await.map_err(err)?;
     let new_key = scope.key(Collection::Contract, "new");
     let failing = vec![
-        Write::Put {
-            item: Item::new(new_key.clone(), json!({})),
-            condition: Condition::NotExists,
-        },
-        Write::Check {
-            key: existing.clone(),
-            condition: Condition::Version(7),
-        },
+        Write::Put { item: Item::new(new_key.clone(), json!({})), condition: Condition::NotExists },
+        Write::Check { key: existing.clone(), condition: Condition::Version(7) },
     ];
     let result = store.transact(failing).await;
-    ensure!(
-        matches!(result, Err(StoreError::ConditionFailed)),
-        "failing transaction gave {result:?}"
-    );
-    ensure!(
-        store.get(&new_key).await.map_err(err)?.is_none(),
-        "a failed transaction wrote an item"
-    );
+    ensure!(matches!(result, Err(StoreError::ConditionFailed)), "failing transaction gave {result:?}");
+    ensure!(store.get(&new_key).await.map_err(err)?.is_none(), "a failed transaction wrote an item");
     let mut bumped = Item::new(existing.clone(), json!({"v": 2}));
     bumped.version = 2;
     let passing = vec![
-        Write::Put {
-            item: Item::new(new_key.clone(), json!({})),
-            condition: Condition::NotExists,
-        },
-        Write::Put {
-            item: bumped,
-            condition: Condition::Version(1),
-        },
+        Write::Put { item: Item::new(new_key.clone(), json!({})), condition: Condition::NotExists },
+        Write::Put { item: bumped, condition: Condition::Version(1) },
     ];
     store.transact(passing).await.map_err(err)?;
-    ensure!(
-        store.get(&new_key).await.map_err(err)?.is_some(),
-        "transaction lost a put"
-    );
+    ensure!(store.get(&new_key).await.map_err(err)?.is_some(), "transaction lost a put");
     let now = store.get(&existing).await.map_err(err)?.ok_or("missing")?;
-    ensure!(
-        now.version == 2 && now.body == json!({"v": 2}),
-        "transaction update: {now:?}"
-    );
+    ensure!(now.version == 2 && now.body == json!({"v": 2}), "transaction update: {now:?}");
     Ok(())
 }
 
@@ -470,61 +229,21 @@ async fn tenants_never_see_each_other(store: &Store) -> Check {
     seed(store, &a, &["one", "two"]).await?;
     seed(store, &b, &["three"]).await?;
     let codec = CursorCodec::new(&[4u8; 32]);
-    let seen = store
-        .page(
-            &codec,
-            b.partition(Collection::Contract),
-            SortRange::All,
-            10,
-            None,
-        )
-        .await
-        .map_err(err)?;
-    ensure!(
-        ids(&seen.items) == ["three"],
-        "tenant b sees {:?}",
-        ids(&seen.items)
-    );
-    let by_index = store
-        .page(
-            &codec,
-            b.index_partition(IndexCollection::Contract),
-            SortRange::All,
-            10,
-            None,
-        )
-        .await
-        .map_err(err)?;
-    ensure!(
-        ids(&by_index.items) == ["three"],
-        "tenant b's index sees {:?}",
-        ids(&by_index.items)
-    );
-    ensure!(
-        store
-            .get(&b.key(Collection::Contract, "one"))
-            .await
-            .map_err(err)?
-            .is_none(),
-        "tenant b reads tenant a's id"
-    );
+    let seen = store.page(&codec, b.partition(Collection::Contract), SortRange::All, 10, None).await.map_err(err)?;
+    ensure!(ids(&seen.items) == ["three"], "tenant b sees {:?}", ids(&seen.items));
+    let by_index = store.page(&codec, b.index_partition(IndexCollection::Contract), SortRange::All, 10, None).await.map_err(err)?;
+    ensure!(ids(&by_index.items) == ["three"], "tenant b's index sees {:?}", ids(&by_index.items));
+    ensure!(store.get(&b.key(Collection::Contract, "one")).await.map_err(err)?.is_none(), "tenant b reads tenant a's id");
     Ok(())
 }
 
 /// Writes through one handle, then reads through a second one opened afterwards: for adapters
 /// that persist (the embedded file, DynamoDB), the data must still be there.
-pub async fn persists_across_reopen(
-    first: Arc<dyn Table>,
-    reopen: impl FnOnce(Arc<dyn Table>) -> Arc<dyn Table>,
-) -> Check {
+pub async fn persists_across_reopen(first: Arc<dyn Table>, reopen: impl FnOnce(Arc<dyn Table>) -> Arc<dyn Table>) -> Check {
     let scope = fresh_scope();
     let key = scope.key(Collection::Contract, "durable");
-    let item = Item::new(key.clone(), json!({"kept": true}))
-        .with_index(scope.index_key(IndexCollection::Contract, "durable"));
-    Store::new(first.clone())
-        .put(item.clone(), Condition::NotExists)
-        .await
-        .map_err(err)?;
+    let item = Item::new(key.clone(), json!({"kept": true})).with_index(scope.index_key(IndexCollection::Contract, "durable"));
+    Store::new(first.clone()).put(item.clone(), Condition::NotExists).await.map_err(err)?;
     let second = Store::new(reopen(first));
     let got = second.get(&key).await.map_err(err)?;
     ensure!(got.as_ref() == Some(&item), "after reopen: {got:?}");

@@ -2,10 +2,7 @@
 
 use super::embedded::last_key;
 use super::keys::INDEX_NAME;
-use super::{
-    Condition, IndexKey, Item, Key, QuerySpec, RawPage, SortRange, StoreError, StoreResult, Table,
-    Write,
-};
+use super::{Condition, IndexKey, Item, Key, QuerySpec, RawPage, SortRange, StoreError, StoreResult, Table, Write};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
@@ -21,10 +18,7 @@ pub struct DynamoTable {
 
 impl DynamoTable {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 }
 
@@ -33,10 +27,7 @@ fn s(v: &str) -> AttributeValue {
 }
 
 fn key_attrs(key: &Key) -> Attrs {
-    HashMap::from([
-        ("pk".to_string(), s(key.pk())),
-        ("sk".to_string(), s(key.sk())),
-    ])
+    HashMap::from([("pk".to_string(), s(key.pk())), ("sk".to_string(), s(key.sk()))])
 }
 
 fn to_attrs(item: &Item) -> StoreResult<Attrs> {
@@ -45,15 +36,11 @@ fn to_attrs(item: &Item) -> StoreResult<Attrs> {
         attrs.insert("gsi1pk".into(), s(i.pk()));
         attrs.insert("gsi1sk".into(), s(i.sk()));
     }
-    attrs.insert(
-        "version".into(),
-        AttributeValue::N(item.version.to_string()),
-    );
+    attrs.insert("version".into(), AttributeValue::N(item.version.to_string()));
     if let Some(t) = item.expires_at {
         attrs.insert("expires_at".into(), AttributeValue::N(t.to_string()));
     }
-    let body: AttributeValue = serde_dynamo::to_attribute_value(&item.body)
-        .map_err(|e| StoreError::Other(e.to_string()))?;
+    let body: AttributeValue = serde_dynamo::to_attribute_value(&item.body).map_err(|e| StoreError::Other(e.to_string()))?;
     attrs.insert("body".into(), body);
     Ok(attrs)
 }
@@ -63,10 +50,7 @@ fn string_attr(attrs: &Attrs, name: &str) -> Option<String> {
 }
 
 fn number_attr(attrs: &Attrs, name: &str) -> Option<i64> {
-    attrs
-        .get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse().ok())
+    attrs.get(name).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok())
 }
 
 fn from_attrs(mut attrs: Attrs) -> StoreResult<Item> {
@@ -80,15 +64,8 @@ fn from_attrs(mut attrs: Attrs) -> StoreResult<Item> {
     let version = number_attr(&attrs, "version").ok_or_else(|| corrupt("version"))? as u64;
     let expires_at = number_attr(&attrs, "expires_at");
     let body = attrs.remove("body").ok_or_else(|| corrupt("body"))?;
-    let body =
-        serde_dynamo::from_attribute_value(body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(Item {
-        key: Key::from_stored(pk, sk),
-        index,
-        version,
-        expires_at,
-        body,
-    })
+    let body = serde_dynamo::from_attribute_value(body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(Item { key: Key::from_stored(pk, sk), index, version, expires_at, body })
 }
 
 /// The condition expression and its values, or nothing for an unconditional write.
@@ -113,11 +90,7 @@ where
     E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    let code = e
-        .as_service_error()
-        .and_then(|s| s.code())
-        .unwrap_or_default()
-        .to_string();
+    let code = e.as_service_error().and_then(|s| s.code()).unwrap_or_default().to_string();
     match code.as_str() {
         "ConditionalCheckFailedException" => StoreError::ConditionFailed,
         "TransactionCanceledException" => {
@@ -137,9 +110,7 @@ fn transact_item(table: &str, w: &Write) -> StoreResult<TransactWriteItem> {
     let mut builder = TransactWriteItem::builder();
     match w {
         Write::Put { item, condition } => {
-            let mut b = Put::builder()
-                .table_name(table)
-                .set_item(Some(to_attrs(item)?));
+            let mut b = Put::builder().table_name(table).set_item(Some(to_attrs(item)?));
             if let Some((expr, value)) = condition_expr(*condition) {
                 b = b.condition_expression(expr);
                 if let Some((name, v)) = value {
@@ -152,9 +123,7 @@ fn transact_item(table: &str, w: &Write) -> StoreResult<TransactWriteItem> {
             builder = builder.put(b.build().map_err(build_err)?);
         }
         Write::Delete { key, condition } => {
-            let mut b = Delete::builder()
-                .table_name(table)
-                .set_key(Some(key_attrs(key)));
+            let mut b = Delete::builder().table_name(table).set_key(Some(key_attrs(key)));
             if let Some((expr, value)) = condition_expr(*condition) {
                 b = b.condition_expression(expr);
                 if let Some((name, v)) = value {
@@ -167,14 +136,8 @@ fn transact_item(table: &str, w: &Write) -> StoreResult<TransactWriteItem> {
             builder = builder.delete(b.build().map_err(build_err)?);
         }
         Write::Check { key, condition } => {
-            let (expr, value) = condition_expr(*condition).unwrap_or((
-                "attribute_exists(pk) OR attribute_not_exists(pk)".into(),
-                None,
-            ));
-            let mut b = ConditionCheck::builder()
-                .table_name(table)
-                .set_key(Some(key_attrs(key)))
-                .condition_expression(expr);
+            let (expr, value) = condition_expr(*condition).unwrap_or(("attribute_exists(pk) OR attribute_not_exists(pk)".into(), None));
+            let mut b = ConditionCheck::builder().table_name(table).set_key(Some(key_attrs(key))).condition_expression(expr);
             if let Some((name, v)) = value {
                 b = b.expression_attribute_values(name, v);
             }
@@ -203,11 +166,7 @@ impl Table for DynamoTable {
     }
 
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
-        let mut req = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(to_attrs(&item)?));
+        let mut req = self.client.put_item().table_name(&self.table).set_item(Some(to_attrs(&item)?));
         if let Some((expr, value)) = condition_expr(condition) {
             req = req.condition_expression(expr);
             if let Some((name, v)) = value {
@@ -222,11 +181,7 @@ impl Table for DynamoTable {
     }
 
     async fn delete(&self, key: &Key, condition: Condition) -> StoreResult<()> {
-        let mut req = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key_attrs(key)));
+        let mut req = self.client.delete_item().table_name(&self.table).set_key(Some(key_attrs(key)));
         if let Some((expr, value)) = condition_expr(condition) {
             req = req.condition_expression(expr);
             if let Some((name, v)) = value {
@@ -244,25 +199,13 @@ impl Table for DynamoTable {
         if writes.is_empty() {
             return Ok(());
         }
-        let items = writes
-            .iter()
-            .map(|w| transact_item(&self.table, w))
-            .collect::<StoreResult<Vec<_>>>()?;
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(sdk_error)?;
+        let items = writes.iter().map(|w| transact_item(&self.table, w)).collect::<StoreResult<Vec<_>>>()?;
+        self.client.transact_write_items().set_transact_items(Some(items)).send().await.map_err(sdk_error)?;
         Ok(())
     }
 
     async fn query(&self, spec: QuerySpec) -> StoreResult<RawPage> {
-        let (pk_name, sk_name) = if spec.partition.on_index() {
-            ("gsi1pk", "gsi1sk")
-        } else {
-            ("pk", "sk")
-        };
+        let (pk_name, sk_name) = if spec.partition.on_index() { ("gsi1pk", "gsi1sk") } else { ("pk", "sk") };
         let mut req = self
             .client
             .query()
@@ -290,10 +233,7 @@ impl Table for DynamoTable {
             req = req.consistent_read(true);
         }
         if let Some(last) = &spec.start_after {
-            let mut start = HashMap::from([
-                ("pk".to_string(), s(&last.pk)),
-                ("sk".to_string(), s(&last.sk)),
-            ]);
+            let mut start = HashMap::from([("pk".to_string(), s(&last.pk)), ("sk".to_string(), s(&last.sk))]);
             if let (Some(ipk), Some(isk)) = (&last.ipk, &last.isk) {
                 start.insert("gsi1pk".into(), s(ipk));
                 start.insert("gsi1sk".into(), s(isk));
@@ -301,19 +241,10 @@ impl Table for DynamoTable {
             req = req.set_exclusive_start_key(Some(start));
         }
         let out = req.send().await.map_err(sdk_error)?;
-        let mut items = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_attrs)
-            .collect::<StoreResult<Vec<_>>>()?;
+        let mut items = out.items.unwrap_or_default().into_iter().map(from_attrs).collect::<StoreResult<Vec<_>>>()?;
         let more = items.len() > spec.limit as usize;
         items.truncate(spec.limit as usize);
-        let last = if more {
-            items.last().map(last_key)
-        } else {
-            None
-        };
+        let last = if more { items.last().map(last_key) } else { None };
         Ok(RawPage { items, last })
     }
 }
@@ -321,23 +252,12 @@ impl Table for DynamoTable {
 /// Creates the table with the same key schema and index as template.yaml (tests and tools).
 pub async fn create_table(client: &Client, table: &str) -> Result<(), String> {
     use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-        Projection, ProjectionType, ScalarAttributeType,
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, ScalarAttributeType,
     };
     let attr = |n: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(n)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(|e| e.to_string())
+        AttributeDefinition::builder().attribute_name(n).attribute_type(ScalarAttributeType::S).build().map_err(|e| e.to_string())
     };
-    let key = |n: &str, t: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(n)
-            .key_type(t)
-            .build()
-            .map_err(|e| e.to_string())
-    };
+    let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().map_err(|e| e.to_string());
     client
         .create_table()
         .table_name(table)
@@ -353,11 +273,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), String> {
                 .index_name(INDEX_NAME)
                 .key_schema(key("gsi1pk", KeyType::Hash)?)
                 .key_schema(key("gsi1sk", KeyType::Range)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
                 .build()
                 .map_err(|e| e.to_string())?,
         )

@@ -1,10 +1,7 @@
 //! The embedded table: a redb database file on disk, with the same semantics as the DynamoDB
 //! adapter (conditions, index, ordered queries, all-or-nothing transactions).
 
-use super::{
-    Condition, Item, Key, LastKey, QuerySpec, RawPage, SortRange, StoreError, StoreResult, Table,
-    Write,
-};
+use super::{Condition, Item, Key, LastKey, QuerySpec, RawPage, SortRange, StoreError, StoreResult, Table, Write};
 use async_trait::async_trait;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use std::ops::Bound;
@@ -33,15 +30,7 @@ fn item_key(pk: &str, sk: &str) -> String {
 }
 
 fn index_entry(item: &Item) -> Option<String> {
-    item.index.as_ref().map(|i| {
-        format!(
-            "{}{SEP}{}{SEP}{}{SEP}{}",
-            i.pk(),
-            i.sk(),
-            item.key.pk(),
-            item.key.sk()
-        )
-    })
+    item.index.as_ref().map(|i| format!("{}{SEP}{}{SEP}{}{SEP}{}", i.pk(), i.sk(), item.key.pk(), item.key.sk()))
 }
 
 impl EmbeddedTable {
@@ -58,28 +47,15 @@ impl EmbeddedTable {
         Ok(Self { db: Arc::new(db) })
     }
 
-    async fn blocking<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Database) -> StoreResult<T> + Send + 'static,
-    ) -> StoreResult<T> {
+    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce(&Database) -> StoreResult<T> + Send + 'static) -> StoreResult<T> {
         let db = self.db.clone();
-        tokio::task::spawn_blocking(move || f(&db))
-            .await
-            .map_err(storage)?
+        tokio::task::spawn_blocking(move || f(&db)).await.map_err(storage)?
     }
 }
 
-fn read_item(
-    table: &impl ReadableTable<&'static str, &'static [u8]>,
-    key: &Key,
-) -> StoreResult<Option<Item>> {
-    match table
-        .get(item_key(key.pk(), key.sk()).as_str())
-        .map_err(storage)?
-    {
-        Some(v) => serde_json::from_slice(v.value())
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt(e.to_string())),
+fn read_item(table: &impl ReadableTable<&'static str, &'static [u8]>, key: &Key) -> StoreResult<Option<Item>> {
+    match table.get(item_key(key.pk(), key.sk()).as_str()).map_err(storage)? {
+        Some(v) => serde_json::from_slice(v.value()).map(Some).map_err(|e| StoreError::Corrupt(e.to_string())),
         None => Ok(None),
     }
 }
@@ -114,21 +90,10 @@ fn apply(txn: &redb::WriteTransaction, writes: &[Write]) -> StoreResult<()> {
                         index.remove(entry.as_str()).map_err(storage)?;
                     }
                 }
-                let bytes =
-                    serde_json::to_vec(item).map_err(|e| StoreError::Other(e.to_string()))?;
-                items
-                    .insert(
-                        item_key(item.key.pk(), item.key.sk()).as_str(),
-                        bytes.as_slice(),
-                    )
-                    .map_err(storage)?;
+                let bytes = serde_json::to_vec(item).map_err(|e| StoreError::Other(e.to_string()))?;
+                items.insert(item_key(item.key.pk(), item.key.sk()).as_str(), bytes.as_slice()).map_err(storage)?;
                 if let Some(entry) = index_entry(item) {
-                    index
-                        .insert(
-                            entry.as_str(),
-                            item_key(item.key.pk(), item.key.sk()).as_str(),
-                        )
-                        .map_err(storage)?;
+                    index.insert(entry.as_str(), item_key(item.key.pk(), item.key.sk()).as_str()).map_err(storage)?;
                 }
             }
             Write::Delete { key, .. } => {
@@ -136,9 +101,7 @@ fn apply(txn: &redb::WriteTransaction, writes: &[Write]) -> StoreResult<()> {
                     if let Some(entry) = index_entry(&old) {
                         index.remove(entry.as_str()).map_err(storage)?;
                     }
-                    items
-                        .remove(item_key(key.pk(), key.sk()).as_str())
-                        .map_err(storage)?;
+                    items.remove(item_key(key.pk(), key.sk()).as_str()).map_err(storage)?;
                 }
             }
             Write::Check { .. } => {}
@@ -150,18 +113,9 @@ fn apply(txn: &redb::WriteTransaction, writes: &[Write]) -> StoreResult<()> {
 /// Bounds of the composite keys that a partition and sort range cover.
 fn bounds(pk: &str, range: &SortRange) -> (Bound<String>, Bound<String>) {
     match range {
-        SortRange::All => (
-            Bound::Included(format!("{pk}{SEP}")),
-            Bound::Included(format!("{pk}{SEP}{HIGH}")),
-        ),
-        SortRange::Prefix(p) => (
-            Bound::Included(format!("{pk}{SEP}{p}")),
-            Bound::Included(format!("{pk}{SEP}{p}{HIGH}")),
-        ),
-        SortRange::Between(a, b) => (
-            Bound::Included(format!("{pk}{SEP}{a}")),
-            Bound::Included(format!("{pk}{SEP}{b}")),
-        ),
+        SortRange::All => (Bound::Included(format!("{pk}{SEP}")), Bound::Included(format!("{pk}{SEP}{HIGH}"))),
+        SortRange::Prefix(p) => (Bound::Included(format!("{pk}{SEP}{p}")), Bound::Included(format!("{pk}{SEP}{p}{HIGH}"))),
+        SortRange::Between(a, b) => (Bound::Included(format!("{pk}{SEP}{a}")), Bound::Included(format!("{pk}{SEP}{b}"))),
     }
 }
 
@@ -189,14 +143,12 @@ impl Table for EmbeddedTable {
     }
 
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
-        self.blocking(move |db| write_txn(db, vec![Write::Put { item, condition }]))
-            .await
+        self.blocking(move |db| write_txn(db, vec![Write::Put { item, condition }])).await
     }
 
     async fn delete(&self, key: &Key, condition: Condition) -> StoreResult<()> {
         let key = key.clone();
-        self.blocking(move |db| write_txn(db, vec![Write::Delete { key, condition }]))
-            .await
+        self.blocking(move |db| write_txn(db, vec![Write::Delete { key, condition }])).await
     }
 
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
@@ -226,53 +178,34 @@ impl Table for EmbeddedTable {
                     upper = Bound::Excluded(resume);
                 }
             }
-            let range = (
-                lower.as_ref().map(String::as_str),
-                upper.as_ref().map(String::as_str),
-            );
+            let range = (lower.as_ref().map(String::as_str), upper.as_ref().map(String::as_str));
             let limit = spec.limit as usize;
             let mut out = Vec::new();
             let mut more = false;
             if spec.partition.on_index() {
                 let index = txn.open_table(INDEX).map_err(storage)?;
                 let iter = index.range::<&str>(range).map_err(storage)?;
-                let iter: Box<dyn Iterator<Item = _>> = if spec.forward {
-                    Box::new(iter)
-                } else {
-                    Box::new(iter.rev())
-                };
+                let iter: Box<dyn Iterator<Item = _>> = if spec.forward { Box::new(iter) } else { Box::new(iter.rev()) };
                 for entry in iter {
                     let (_, target) = entry.map_err(storage)?;
                     if out.len() == limit {
                         more = true;
                         break;
                     }
-                    let stored = items
-                        .get(target.value())
-                        .map_err(storage)?
-                        .ok_or_else(|| StoreError::Corrupt("dangling index entry".into()))?;
-                    out.push(
-                        serde_json::from_slice::<Item>(stored.value())
-                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    );
+                    let stored =
+                        items.get(target.value()).map_err(storage)?.ok_or_else(|| StoreError::Corrupt("dangling index entry".into()))?;
+                    out.push(serde_json::from_slice::<Item>(stored.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?);
                 }
             } else {
                 let iter = items.range::<&str>(range).map_err(storage)?;
-                let iter: Box<dyn Iterator<Item = _>> = if spec.forward {
-                    Box::new(iter)
-                } else {
-                    Box::new(iter.rev())
-                };
+                let iter: Box<dyn Iterator<Item = _>> = if spec.forward { Box::new(iter) } else { Box::new(iter.rev()) };
                 for entry in iter {
                     let (_, value) = entry.map_err(storage)?;
                     if out.len() == limit {
                         more = true;
                         break;
                     }
-                    out.push(
-                        serde_json::from_slice::<Item>(value.value())
-                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    );
+                    out.push(serde_json::from_slice::<Item>(value.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?);
                 }
             }
             let last = if more { out.last().map(last_key) } else { None };

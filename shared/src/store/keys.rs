@@ -82,6 +82,8 @@ pub enum Collection {
     Profile,
     /// State of background jobs (re-encryption progress).
     Job,
+    /// The hash-chained audit trail, by sequence number, and its head.
+    Audit,
     /// Scratch data for the storage contract tests.
     Contract,
 }
@@ -94,6 +96,7 @@ impl Collection {
             Collection::Key => "KEY",
             Collection::Profile => "PROFILE",
             Collection::Job => "JOB",
+            Collection::Audit => "AUDIT",
             Collection::Contract => "CONTRACT",
         }
     }
@@ -104,6 +107,8 @@ impl Collection {
 pub enum IndexCollection {
     /// Users by lower-cased email.
     UserByEmail,
+    /// Audit events by time.
+    AuditByTime,
     /// Scratch index for the storage contract tests.
     Contract,
 }
@@ -112,6 +117,7 @@ impl IndexCollection {
     fn tag(self) -> &'static str {
         match self {
             IndexCollection::UserByEmail => "USER_BY_EMAIL",
+            IndexCollection::AuditByTime => "AUDIT_TIME",
             IndexCollection::Contract => "CONTRACT_IDX",
         }
     }
@@ -119,31 +125,19 @@ impl IndexCollection {
 
 impl TenantScope {
     pub fn key(&self, collection: Collection, id: &str) -> Key {
-        Key {
-            pk: format!("{}#{}", self.tenant_id(), collection.tag()),
-            sk: id.to_string(),
-        }
+        Key { pk: format!("{}#{}", self.tenant_id(), collection.tag()), sk: id.to_string() }
     }
 
     pub fn partition(&self, collection: Collection) -> Partition {
-        Partition {
-            pk: format!("{}#{}", self.tenant_id(), collection.tag()),
-            on_index: false,
-        }
+        Partition { pk: format!("{}#{}", self.tenant_id(), collection.tag()), on_index: false }
     }
 
     pub fn index_key(&self, index: IndexCollection, sort: &str) -> IndexKey {
-        IndexKey {
-            pk: format!("{}#{}", self.tenant_id(), index.tag()),
-            sk: sort.to_string(),
-        }
+        IndexKey { pk: format!("{}#{}", self.tenant_id(), index.tag()), sk: sort.to_string() }
     }
 
     pub fn index_partition(&self, index: IndexCollection) -> Partition {
-        Partition {
-            pk: format!("{}#{}", self.tenant_id(), index.tag()),
-            on_index: true,
-        }
+        Partition { pk: format!("{}#{}", self.tenant_id(), index.tag()), on_index: true }
     }
 }
 
@@ -155,57 +149,46 @@ pub(crate) mod platform {
     const TENANTS: &str = "PLATFORM#TENANT";
     const ROOT_USERS: &str = "PLATFORM#ROOT_USER";
     const REENCRYPT: &str = "PLATFORM#REENCRYPT";
+    const AUDIT: &str = "PLATFORM#AUDIT";
 
     pub fn tenant(id: &TenantId) -> Key {
-        Key {
-            pk: TENANTS.into(),
-            sk: id.to_string(),
-        }
+        Key { pk: TENANTS.into(), sk: id.to_string() }
     }
 
     pub fn tenants() -> Partition {
-        Partition {
-            pk: TENANTS.into(),
-            on_index: false,
-        }
+        Partition { pk: TENANTS.into(), on_index: false }
     }
 
     pub fn root_user(id: &str) -> Key {
-        Key {
-            pk: ROOT_USERS.into(),
-            sk: id.into(),
-        }
+        Key { pk: ROOT_USERS.into(), sk: id.into() }
     }
 
     /// Sign-in lookup by email: one partition per email, so lookups never contend.
     pub fn login(email_lower: &str) -> Key {
-        Key {
-            pk: format!("LOGIN#{email_lower}"),
-            sk: "LOGIN".into(),
-        }
+        Key { pk: format!("LOGIN#{email_lower}"), sk: "LOGIN".into() }
+    }
+
+    /// The platform's own audit chain (actions on no tenant, sign-ins of unknown emails).
+    pub fn audit(id: &str) -> Key {
+        Key { pk: AUDIT.into(), sk: id.into() }
+    }
+
+    pub fn audit_partition() -> Partition {
+        Partition { pk: AUDIT.into(), on_index: false }
     }
 
     /// Tenants with a re-encryption to run.
     pub fn reencrypt_pending(tenant: &TenantId) -> Key {
-        Key {
-            pk: REENCRYPT.into(),
-            sk: tenant.to_string(),
-        }
+        Key { pk: REENCRYPT.into(), sk: tenant.to_string() }
     }
 
     pub fn reencrypt_partition() -> Partition {
-        Partition {
-            pk: REENCRYPT.into(),
-            on_index: false,
-        }
+        Partition { pk: REENCRYPT.into(), on_index: false }
     }
 
     /// Failed sign-in counter for an email, kept whether or not the email has an account.
     pub fn login_throttle(email_lower: &str) -> Key {
-        Key {
-            pk: format!("LOGIN#{email_lower}"),
-            sk: "THROTTLE".into(),
-        }
+        Key { pk: format!("LOGIN#{email_lower}"), sk: "THROTTLE".into() }
     }
 }
 
@@ -218,18 +201,11 @@ mod tests {
     fn every_tenant_key_and_index_partition_starts_with_the_tenant_id() {
         let t = TenantId::generate();
         let scope = TenantScope::trusted(t.clone());
-        for c in [
-            Collection::Company,
-            Collection::User,
-            Collection::Key,
-            Collection::Profile,
-            Collection::Job,
-            Collection::Contract,
-        ] {
+        for c in [Collection::Company, Collection::User, Collection::Key, Collection::Profile, Collection::Job, Collection::Contract] {
             assert!(scope.key(c, "x").pk().starts_with(&format!("{t}#")));
             assert!(scope.partition(c).pk().starts_with(&format!("{t}#")));
         }
-        for i in [IndexCollection::UserByEmail, IndexCollection::Contract] {
+        for i in [IndexCollection::UserByEmail, IndexCollection::AuditByTime, IndexCollection::Contract] {
             assert!(scope.index_key(i, "x").pk().starts_with(&format!("{t}#")));
             assert!(scope.index_partition(i).pk().starts_with(&format!("{t}#")));
         }

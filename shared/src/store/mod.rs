@@ -50,13 +50,7 @@ pub struct Item {
 
 impl Item {
     pub fn new(key: Key, body: Value) -> Self {
-        Self {
-            key,
-            index: None,
-            version: 1,
-            expires_at: None,
-            body,
-        }
+        Self { key, index: None, version: 1, expires_at: None, body }
     }
 
     pub fn with_index(mut self, index: IndexKey) -> Self {
@@ -65,8 +59,7 @@ impl Item {
     }
 
     pub fn decode<T: for<'de> Deserialize<'de>>(&self) -> StoreResult<T> {
-        serde_json::from_value(self.body.clone())
-            .map_err(|e| StoreError::Corrupt(format!("{}: {e}", self.key)))
+        serde_json::from_value(self.body.clone()).map_err(|e| StoreError::Corrupt(format!("{}: {e}", self.key)))
     }
 }
 
@@ -173,9 +166,7 @@ impl Store {
     pub async fn update(&self, mut item: Item) -> StoreResult<Item> {
         let expected = item.version;
         item.version += 1;
-        self.table
-            .put(item.clone(), Condition::Version(expected))
-            .await?;
+        self.table.put(item.clone(), Condition::Version(expected)).await?;
         Ok(item)
     }
 
@@ -189,18 +180,9 @@ impl Store {
         cursor: Option<&str>,
     ) -> StoreResult<Page> {
         let start_after = cursor.map(|c| codec.open(c, &partition)).transpose()?;
-        let spec = QuerySpec {
-            partition: partition.clone(),
-            range,
-            limit: limit.clamp(1, MAX_PAGE_SIZE),
-            forward: true,
-            start_after,
-        };
+        let spec = QuerySpec { partition: partition.clone(), range, limit: limit.clamp(1, MAX_PAGE_SIZE), forward: true, start_after };
         let raw = self.table.query(spec).await?;
         let next_cursor = raw.last.as_ref().map(|last| codec.seal(&partition, last));
-        Ok(Page {
-            items: raw.items,
-            next_cursor,
-        })
+        Ok(Page { items: raw.items, next_cursor })
     }
 }

@@ -1,0 +1,7 @@
+//! The audit trail: one event for every request that reads or changes tenant data and every
+//! denied attempt, written once by the request pipeline. Events are chained by hash per tenant
+//! (and one chain for the platform), so an altered, removed or reordered event is detected.
+
+pub mod chain;
+
+pub use chain::{append, verify, AuditEvent, AuditInput, Verification};

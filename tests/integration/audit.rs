@@ -1,0 +1,131 @@
+//! The audit trail: every read, change and denial leaves one event; filters and time ranges;
+//! the hash chain verifies, and tampering on the stored items is detected.
+
+use integration_tests::{call, call_with_query, moto_sdk, sign_in, TestApi};
+use serde_json::{json, Value};
+use shared::routes::RouteId;
+
+fn actions(page: &Value) -> Vec<(String, String)> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap().to_string(), e["outcome"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[tokio::test]
+async fn reads_changes_and_denials_are_recorded_with_who_what_where() {
+    let api = TestApi::start().await;
+    let traveler = api.user("traveler@alpine.demo").clone();
+    let token = api.token(&traveler.email).await;
+    let admin = api.token("admin@alpine.demo").await;
+    let (status, _, _) = api.call("GET", "/v1/me", Some(&token), None).await;
+    assert_eq!(status, 200);
+    let (status, _, _) = api.call("GET", "/v1/users", Some(&token), None).await;
+    assert_eq!(status, 403);
+    let harbor_user = api.user("traveler@harbor.demo").user_id.clone();
+    let (status, _, _) = api.call("GET", &format!("/v1/users/{harbor_user}"), Some(&admin), None).await;
+    assert_eq!(status, 404);
+    let (status, _, _) = api.call("PATCH", "/v1/company", Some(&admin), Some(json!({"departments": ["Audit"]}))).await;
+    assert_eq!(status, 200);
+
+    let (status, _, page) = api.call("GET", &format!("/v1/audit?actor={}", traveler.user_id), Some(&admin), None).await;
+    assert_eq!(status, 200, "{page}");
+    let seen = actions(&page);
+    assert!(seen.contains(&("auth-login".into(), "success".into())), "{seen:?}");
+    assert!(seen.contains(&("me".into(), "success".into())), "{seen:?}");
+    assert!(seen.contains(&("users-list".into(), "denied".into())), "{seen:?}");
+    let event = page["items"].as_array().unwrap().iter().find(|e| e["action"] == "me").unwrap();
+    for field in [
+        "actor",
+        "roles",
+        "tenant",
+        "action",
+        "resource",
+        "outcome",
+        "request_id",
+        "source_ip",
+        "user_agent",
+        "time",
+        "hash",
+        "prev_hash",
+        "seq",
+    ] {
+        assert!(!event[field].is_null(), "{field} missing from {event}");
+    }
+    assert_eq!(event["tenant"], json!(traveler.tenant_id));
+    assert_eq!(event["source_ip"], "127.0.0.1");
+    assert_eq!(event["resource"], "/v1/me");
+
+    let (_, _, changes) = api.call("GET", "/v1/audit?action=company-update", Some(&admin), None).await;
+    assert_eq!(actions(&changes), [("company-update".to_string(), "success".to_string())]);
+    let (_, _, denied) = api.call("GET", "/v1/audit?outcome=not_found", Some(&admin), None).await;
+    assert_eq!(actions(&denied), [("users-get".to_string(), "not_found".to_string())]);
+
+    // A time range in the future holds nothing; a malformed one is a 422 naming the field.
+    let (status, _, empty) = api.call("GET", "/v1/audit?from=2099-01-01T00:00:00Z", Some(&admin), None).await;
+    assert_eq!((status, empty["items"].as_array().unwrap().len()), (200, 0));
+    let (status, _, body) = api.call("GET", "/v1/audit?from=yesterday", Some(&admin), None).await;
+    assert_eq!((status, body["errors"][0]["field"].clone()), (422, json!("from")));
+
+    // Harbor's trail holds none of alpine's events.
+    let harbor_admin = api.token("admin@harbor.demo").await;
+    let (_, _, harbor) = api.call("GET", &format!("/v1/audit?actor={}", traveler.user_id), Some(&harbor_admin), None).await;
+    assert_eq!(harbor["items"].as_array().unwrap().len(), 0);
+
+    // Failed sign-ins of unknown emails go to the platform's chain, which root reads.
+    api.call("POST", "/v1/auth/login", None, Some(json!({"email": "nobody@nowhere.demo", "password": "wrong password"}))).await;
+    let root = api.token("root@platform.demo").await;
+    let (status, _, platform) = api.call("GET", "/v1/audit?action=auth-login&outcome=denied", Some(&root), None).await;
+    assert_eq!(status, 200);
+    assert!(!platform["items"].as_array().unwrap().is_empty());
+    // root's reads of a tenant land in that tenant's chain.
+    let tenant = traveler.tenant_id.clone().unwrap();
+    api.call("GET", &format!("/v1/users?tenant_id={tenant}"), Some(&root), None).await;
+    let root_id = api.user("root@platform.demo").user_id.clone();
+    let (_, _, root_reads) = api.call("GET", &format!("/v1/audit?actor={root_id}"), Some(&admin), None).await;
+    assert!(actions(&root_reads).contains(&("users-list".into(), "success".into())), "{root_reads}");
+
+    let (status, _, verified) = api.call("GET", "/v1/audit/verify", Some(&admin), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(verified["verification"]["valid"], true, "{verified}");
+    assert!(verified["verification"]["events"].as_u64().unwrap() >= 8);
+}
+
+#[tokio::test]
+async fn a_tampered_trail_on_dynamodb_fails_verification() {
+    let (app, table) = crate::aws_adapters::aws_app().await;
+    let creds = shared::seed::seed_demo(&app.store, &app.clock.now_rfc3339()).await.unwrap();
+    let find = |email: &str| creds.users.iter().find(|u| u.email == email).unwrap().clone();
+    let traveler = find("traveler@alpine.demo");
+    let token = sign_in(&app, &traveler).await;
+    for _ in 0..4 {
+        assert_eq!(call(&app, RouteId::Me, None, Some(&token), None).await.0, 200);
+    }
+    let admin = sign_in(&app, &find("admin@alpine.demo")).await;
+    let (status, body) = call(&app, RouteId::AuditVerify, None, Some(&admin), None).await;
+    assert_eq!((status, body["verification"]["valid"].clone()), (200, json!(true)), "{body}");
+
+    // Edit the outcome of event 2 straight in the table.
+    let sdk = moto_sdk().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+    let tenant = traveler.tenant_id.clone().unwrap();
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let key = |seq: u64| [("pk".to_string(), A::S(format!("{tenant}#AUDIT"))), ("sk".to_string(), A::S(format!("{seq:012}")))];
+    let mut item = ddb.get_item().table_name(&table).set_key(Some(key(2).into())).send().await.unwrap().item.unwrap();
+    let mut body = item["body"].as_m().unwrap().clone();
+    body.insert("outcome".into(), A::S("denied".into()));
+    item.insert("body".into(), A::M(body));
+    ddb.put_item().table_name(&table).set_item(Some(item)).send().await.unwrap();
+    let (_, body) = call(&app, RouteId::AuditVerify, None, Some(&admin), None).await;
+    assert_eq!(body["verification"]["valid"], false, "{body}");
+    assert_eq!(body["verification"]["first_invalid_seq"], 2);
+
+    // root names the tenant to verify it too; the platform chain is unaffected.
+    let root = sign_in(&app, &find("root@platform.demo")).await;
+    let (_, body) = call_with_query(&app, RouteId::AuditVerify, None, &[("tenant_id", &tenant)], Some(&root), None).await;
+    assert_eq!(body["verification"]["valid"], false);
+    let (_, body) = call(&app, RouteId::AuditVerify, None, Some(&root), None).await;
+    assert_eq!(body["verification"]["valid"], true, "{body}");
+}
