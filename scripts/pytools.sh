@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # Creates (if missing) the project's Python virtual environment in .venv and installs the pinned
 # tools of scripts/requirements-tools.txt: moto[server] (AWS-compatible local server for the SDK
-# tests), cfn-lint and aws-sam-cli (template checks).
+# tests), cfn-lint and aws-sam-cli (template checks). With VENV and REQUIREMENTS it does the same
+# for another pin set (scripts/static-analysis.sh: .venv-checkov from requirements-checkov.txt).
 #
 # Idempotent and cheap when nothing changed: the venv records the hash of the requirements file
 # (and the Python version) it was installed from, and pip runs only when that differs.
 #
 # Usage:  scripts/pytools.sh          # make sure the tools are there
 #         . scripts/pytools.sh        # same, then the venv's bin/ is first on PATH
-# Env:    PYTHON (default python3; the pins are tested on 3.11), VENV (default <repo>/.venv)
+# Env:    PYTHON (default python3; the pins are tested on 3.11), VENV (default <repo>/.venv),
+#         REQUIREMENTS (default <repo>/scripts/requirements-tools.txt)
 
 _pytools_main() {
     local root venv req stamp python want have
     root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
     venv="${VENV:-$root/.venv}"
-    req="$root/scripts/requirements-tools.txt"
+    req="${REQUIREMENTS:-$root/scripts/requirements-tools.txt}"
     stamp="$venv/.requirements-tools.sha256"
     python="${PYTHON:-python3}"
 
