@@ -6,7 +6,8 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
 use axum::Router;
-use shared::app::App;
+use shared::alerts::LocalAlertSink;
+use shared::app::{App, Ports};
 use shared::clock::SystemClock;
 use shared::config::{Config, DEFAULT_ORIGIN};
 use shared::crypto::keyservice::LocalKeyRing;
@@ -61,8 +62,16 @@ pub async fn prepare(opts: &Options) -> Result<(Arc<App>, Option<DemoCredentials
     let table = EmbeddedTable::open(&dir.join("store.redb")).map_err(|e| LocalError::DataDir(dir.clone(), e.to_string()))?;
     let store = Store::new(Arc::new(table));
     let keys = LocalKeyRing::open_or_create(&dir.join("keys/master.key")).map_err(io)?;
-    let app =
-        Arc::new(App::new(Config::local(opts.allowed_origins.clone()), store, Arc::new(secrets), Arc::new(keys), Arc::new(SystemClock)));
+    let app = Arc::new(App::new(
+        Config::local(opts.allowed_origins.clone()),
+        Ports {
+            store,
+            secrets: Arc::new(secrets),
+            keys: Arc::new(keys),
+            alerts: Arc::new(LocalAlertSink::new(dir.join("alerts.jsonl"))),
+            clock: Arc::new(SystemClock),
+        },
+    ));
     let mut seeded = None;
     if fresh {
         let creds = seed::seed_demo(&app.store, &app.clock.now_rfc3339()).await.map_err(|e| LocalError::Seed(e.to_string()))?;

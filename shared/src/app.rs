@@ -1,6 +1,7 @@
 //! The dependencies of a function, built once per container. Keys and secrets are fetched
 //! lazily on first use and then kept: nothing slow happens on the init path.
 
+use crate::alerts::{AlertSink, Detector};
 use crate::auth::token::{TokenSigner, TokenVerifier};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -21,6 +22,7 @@ pub struct App {
     pub secrets: Arc<dyn Secrets>,
     pub clock: Arc<dyn Clock>,
     pub keyring: Keyring,
+    pub detector: Detector,
     verifier: OnceCell<TokenVerifier>,
     signer: OnceCell<TokenSigner>,
     cursor: OnceCell<CursorCodec>,
@@ -28,15 +30,26 @@ pub struct App {
     tenants: TtlCache<TenantId, Option<TenantStatus>>,
 }
 
+/// The adapters an app runs on: AWS services in Lambda, embedded and local ones on a laptop.
+pub struct Ports {
+    pub store: Store,
+    pub secrets: Arc<dyn Secrets>,
+    pub keys: Arc<dyn KeyService>,
+    pub alerts: Arc<dyn AlertSink>,
+    pub clock: Arc<dyn Clock>,
+}
+
 impl App {
-    pub fn new(config: Config, store: Store, secrets: Arc<dyn Secrets>, keys: Arc<dyn KeyService>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(config: Config, ports: Ports) -> Self {
         let ttl = config.auth_cache_seconds as i64;
+        let Ports { store, secrets, keys, alerts, clock } = ports;
         Self {
             config,
             store,
             secrets,
             clock,
             keyring: Keyring::new(keys),
+            detector: Detector::new(alerts),
             verifier: OnceCell::new(),
             signer: OnceCell::new(),
             cursor: OnceCell::new(),

@@ -19,6 +19,8 @@ pub struct Config {
     pub signing_key_secret: Option<String>,
     /// Only list functions have it.
     pub cursor_key_secret: Option<String>,
+    /// The Slack incoming-webhook URL's secret (functions that raise alerts).
+    pub slack_webhook_secret: Option<String>,
     /// The KMS key that wraps tenant data keys (only functions that seal or open data have it).
     pub data_key_id: Option<String>,
     /// How long a user's roles and status are cached in a container (at most 60 s).
@@ -44,6 +46,7 @@ impl Config {
             signing_key_secret: Some(LOCAL_SIGNING_KEY.into()),
             cursor_key_secret: Some(LOCAL_CURSOR_KEY.into()),
             data_key_id: None,
+            slack_webhook_secret: None,
             auth_cache_seconds: 30,
             max_body_bytes: 64 * 1024,
         }
@@ -90,6 +93,7 @@ impl Config {
                 signing_key_secret: get("SIGNING_KEY_SECRET_ID").filter(|v| !v.is_empty()),
                 cursor_key_secret: get("CURSOR_KEY_SECRET_ID").filter(|v| !v.is_empty()),
                 data_key_id: get("DATA_KEY_ID").filter(|v| !v.is_empty()),
+                slack_webhook_secret: get("SLACK_WEBHOOK_SECRET_ID").filter(|v| !v.is_empty()),
                 auth_cache_seconds,
                 max_body_bytes: 64 * 1024,
             },

@@ -2,6 +2,7 @@
 //! checks, token verification, the permission matrix, dispatch to the handler, and one
 //! mapping of errors to problem+json, with CORS and one structured log line per request.
 
+use crate::alerts::{RequestFacts, Rule, Signals};
 use crate::app::App;
 use crate::auth::token::TokenError;
 use crate::domain::tenants::TenantStatus;
@@ -79,6 +80,8 @@ impl ApiResponse {
 pub struct Call {
     pub req: ApiRequest,
     auth: Option<AuthContext>,
+    /// What the request did that detection rules fire on.
+    pub signals: std::sync::Arc<Signals>,
 }
 
 impl Call {
@@ -150,11 +153,23 @@ pub async fn handle(app: &App, route: &Route, req: ApiRequest) -> ApiResponse {
     let request_id = req.request_id.clone();
     let method = req.method.clone();
     let audit_facts = AuditFacts::of(route, &req);
-    let (result, caller) = run(app, route, req).await;
+    let signals = std::sync::Arc::new(Signals::default());
+    let (result, caller) = run(app, route, req, signals.clone()).await;
     let caller = caller.or_else(|| result.as_ref().ok().and_then(|r| r.subject.clone()));
     let response = finish(app, result, &request_id, origin.as_deref());
     if route.access != Access::Public || route.id == crate::routes::RouteId::Login {
-        record(app, route, &audit_facts, caller.as_ref(), response.status, &request_id).await;
+        let tenant = record(app, route, &audit_facts, caller.as_ref(), response.status, &request_id).await;
+        let facts = RequestFacts {
+            actor: caller.as_ref().map(|c| c.user_id.as_str()).unwrap_or("anonymous"),
+            tenant: tenant.as_ref(),
+            request_id: &request_id,
+            denied: matches!(response.status, 401 | 403),
+            now: app.clock.now(),
+            time: app.clock.now_rfc3339(),
+        };
+        if let Err(e) = app.detector.evaluate(&app.store, &facts, signals.take()).await {
+            tracing::error!(event = "detection_failed", request_id = %request_id, error = %e, "detection rules could not run");
+        }
     }
     let actor = caller.as_ref().map(|c| (c.user_id.clone(), c.tenant.as_ref().map(|t| t.to_string())));
     tracing::info!(
@@ -240,15 +255,15 @@ fn outcome(status: u16) -> &'static str {
 }
 
 /// Writes the request's audit event: into the caller's tenant chain, for root_admin into the
-/// chain of the tenant it named, otherwise into the platform chain.
-async fn record(app: &App, route: &Route, facts: &AuditFacts, caller: Option<&Caller>, status: u16, request_id: &str) {
+/// chain of the tenant it named, otherwise into the platform chain. Returns that tenant.
+async fn record(app: &App, route: &Route, facts: &AuditFacts, caller: Option<&Caller>, status: u16, request_id: &str) -> Option<TenantId> {
     let tenant = match caller {
         Some(c) if c.tenant.is_some() => c.tenant.clone(),
         Some(_) => facts.named_tenant.clone(),
         None => None,
     };
     let input = crate::audit::AuditInput {
-        tenant,
+        tenant: tenant.clone(),
         actor: caller.map(|c| c.user_id.clone()).unwrap_or_else(|| "anonymous".into()),
         roles: caller.map(|c| c.roles.clone()).unwrap_or_default(),
         action: route.function.to_string(),
@@ -263,9 +278,10 @@ async fn record(app: &App, route: &Route, facts: &AuditFacts, caller: Option<&Ca
     if let Err(e) = crate::audit::append(&app.store, input).await {
         tracing::error!(event = "audit_write_failed", request_id, error = %e, "an audit event could not be written");
     }
+    tenant
 }
 
-async fn run(app: &App, route: &Route, req: ApiRequest) -> (ApiResult<Reply>, Option<Caller>) {
+async fn run(app: &App, route: &Route, req: ApiRequest, signals: std::sync::Arc<Signals>) -> (ApiResult<Reply>, Option<Caller>) {
     if req.body.len() > app.config.max_body_bytes {
         return (Err(ApiError::PayloadTooLarge { limit: app.config.max_body_bytes }), None);
     }
@@ -294,16 +310,17 @@ async fn run(app: &App, route: &Route, req: ApiRequest) -> (ApiResult<Reply>, Op
     if let (Some(ctx), Some(named)) = (&auth, req.query.get("tenant_id")) {
         if let Err(e) = ctx.tenant_scope(Some(named)) {
             if !matches!(e, ApiError::Validation(_)) || !ctx.principal().is_root() {
+                signals.raise(Rule::CrossTenantAttempt, format!("named another tenant on {}", route.function));
                 return (Err(ApiError::NotFound), actor);
             }
         }
     }
     if let (Access::Requires(permission), Some(ctx)) = (route.access, &auth) {
-        if let Err(e) = authorize(app, route, ctx, permission, &req).await {
+        if let Err(e) = authorize(app, route, ctx, permission, &req, &signals).await {
             return (Err(e), actor);
         }
     }
-    let call = Call { req, auth };
+    let call = Call { req, auth, signals };
     (handlers::dispatch(app, route.id, &call).await, actor)
 }
 
@@ -348,9 +365,19 @@ pub async fn authenticate(app: &App, req: &ApiRequest) -> ApiResult<AuthContext>
 
 /// Function-level authorization from the matrix. A denied caller learns nothing about ids it
 /// may not know: another tenant's resource answers 404, its own tenant's 403.
-async fn authorize(app: &App, route: &Route, ctx: &AuthContext, permission: Permission, req: &ApiRequest) -> ApiResult<()> {
+async fn authorize(
+    app: &App,
+    route: &Route,
+    ctx: &AuthContext,
+    permission: Permission,
+    req: &ApiRequest,
+    signals: &Signals,
+) -> ApiResult<()> {
     if ctx.grant(permission) == Grant::Denied {
         if !resource_visible(app, route.resource, ctx, req).await? {
+            if route.resource == Resource::Tenant {
+                signals.raise(Rule::CrossTenantAttempt, format!("named another tenant's id on {}", route.function));
+            }
             return Err(ApiError::NotFound);
         }
         tracing::warn!(request_id = %req.request_id, actor = %ctx.principal().user_id, route = route.path, "authorization denied");

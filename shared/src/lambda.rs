@@ -1,7 +1,8 @@
 //! The Lambda side: one `main` helper for every route function, and the conversion between
 //! API Gateway (REST) requests and the shared pipeline.
 
-use crate::app::App;
+use crate::alerts::{AlertSink, LocalAlertSink, SlackWebhookSink};
+use crate::app::{App, Ports};
 use crate::clock::SystemClock;
 use crate::config::Config;
 use crate::crypto::keyservice::{KmsKeyService, UnavailableKeyService};
@@ -22,13 +23,18 @@ pub async fn aws_app() -> Result<App, Error> {
     let (config, table) = Config::from_env()?;
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
     let store = Store::new(Arc::new(DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), table)));
-    let secrets = Arc::new(AwsSecrets::new(aws_sdk_secretsmanager::Client::new(&sdk)));
+    let secrets: Arc<dyn crate::secrets::Secrets> = Arc::new(AwsSecrets::new(aws_sdk_secretsmanager::Client::new(&sdk)));
     // A function without a data key id cannot seal or open anything: it fails closed.
     let keys: Arc<dyn KeyService> = match &config.data_key_id {
         Some(id) => Arc::new(KmsKeyService::new(aws_sdk_kms::Client::new(&sdk), id.clone())),
         None => Arc::new(UnavailableKeyService),
     };
-    Ok(App::new(config, store, secrets, keys, Arc::new(SystemClock)))
+    // Alerts go to Slack when the webhook secret is configured, else to the function's log.
+    let alerts: Arc<dyn AlertSink> = match &config.slack_webhook_secret {
+        Some(id) => Arc::new(SlackWebhookSink::new(secrets.clone(), id.clone())),
+        None => Arc::new(LocalAlertSink::log_only()),
+    };
+    Ok(App::new(config, Ports { store, secrets, keys, alerts, clock: Arc::new(SystemClock) }))
 }
 
 /// The whole `main` of a route function.

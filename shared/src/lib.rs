@@ -1,6 +1,7 @@
 //! The crate every function uses: tenancy and RBAC, identity, storage, secrets, errors, the
 //! request pipeline and the endpoint handlers. Function binaries are one line over [`lambda`].
 
+pub mod alerts;
 pub mod app;
 pub mod audit;
 pub mod auth;

@@ -3,7 +3,8 @@
 
 use integration_tests::{call, current_totp, moto_sdk, unique};
 use serde_json::json;
-use shared::app::App;
+use shared::alerts::LocalAlertSink;
+use shared::app::{App, Ports};
 use shared::auth::token;
 use shared::clock::SystemClock;
 use shared::config::Config;
@@ -55,7 +56,14 @@ pub(crate) async fn aws_app() -> (App, String) {
     let kms = aws_sdk_kms::Client::new(&sdk);
     let key = kms.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
     let keys = Arc::new(KmsKeyService::new(kms, key));
-    (App::new(config, store, Arc::new(AwsSecrets::new(sm)), keys, Arc::new(SystemClock)), table_name)
+    let ports = Ports {
+        store,
+        secrets: Arc::new(AwsSecrets::new(sm)),
+        keys,
+        alerts: Arc::new(LocalAlertSink::log_only()),
+        clock: Arc::new(SystemClock),
+    };
+    (App::new(config, ports), table_name)
 }
 
 #[tokio::test]

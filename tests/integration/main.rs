@@ -1,5 +1,6 @@
 //! Integration and end-to-end tests, in one test binary so the SDK is linked once.
 
+mod alerts;
 mod audit;
 mod aws_adapters;
 mod contract;

@@ -4,15 +4,14 @@
 
 use integration_tests::{call, call_with_query, moto_sdk, sign_in, TestApi};
 use serde_json::{json, Value};
-use shared::app::App;
+use shared::alerts::LocalAlertSink;
+use shared::app::{App, Ports};
 use shared::clock::SystemClock;
 use shared::config::Config;
 use shared::crypto::keyservice::{CountingKeyService, KmsKeyService, LocalKeyRing, UnavailableKeyService};
 use shared::crypto::{KeyError, KeyService};
 use shared::ids::TenantId;
 use shared::routes::RouteId;
-use shared::secrets::LocalSecrets;
-use shared::store::{embedded::EmbeddedTable, Store};
 use std::sync::Arc;
 
 const PASSPORT: &str = "X98765432";
@@ -194,12 +193,7 @@ async fn offboarding_destroys_the_keys_and_leaves_ciphertext_unreadable() {
 
 /// An app on a fresh embedded store with demo data and the given key service.
 async fn app_with(keys: Arc<dyn KeyService>, dir: &std::path::Path) -> (App, shared::seed::DemoCredentials) {
-    let secrets = LocalSecrets::new(dir.join("secrets"));
-    shared::seed::write_local_keys(&secrets).unwrap();
-    let store = Store::new(Arc::new(EmbeddedTable::open(&dir.join("store.redb")).unwrap()));
-    let app = App::new(Config::local(vec![]), store, Arc::new(secrets), keys, Arc::new(SystemClock));
-    let creds = shared::seed::seed_demo(&app.store, &app.clock.now_rfc3339()).await.unwrap();
-    (app, creds)
+    integration_tests::embedded_app(dir, keys, Arc::new(LocalAlertSink::new(dir.join("alerts.jsonl")))).await
 }
 
 #[tokio::test]
@@ -234,7 +228,14 @@ async fn steady_traffic_costs_one_key_service_call_per_container() {
     assert_eq!(counting.calls(), (1, 0), "100 writes of 8 sealed fields: one GenerateDataKey");
     // A second container: reads cost one Decrypt in all.
     let counting2 = Arc::new(CountingKeyService::new(ring));
-    let app2 = App::new(Config::local(vec![]), app.store.clone(), app.secrets.clone(), counting2.clone(), Arc::new(SystemClock));
+    let ports = Ports {
+        store: app.store.clone(),
+        secrets: app.secrets.clone(),
+        keys: counting2.clone(),
+        alerts: Arc::new(LocalAlertSink::log_only()),
+        clock: Arc::new(SystemClock),
+    };
+    let app2 = App::new(Config::local(vec![]), ports);
     for _ in 0..100 {
         let (status, body) = call(&app2, RouteId::ProfileMeGet, None, Some(&token), None).await;
         assert_eq!((status, body["passport"]["number"].clone()), (200, json!(PASSPORT)));

@@ -190,3 +190,19 @@ pub async fn sign_in(app: &shared::app::App, user: &shared::seed::DemoUser) -> S
     assert_eq!(status, 200, "sign-in of {}: {answer}", user.email);
     answer["access_token"].as_str().unwrap().to_string()
 }
+
+/// An app on a fresh embedded store in `dir`, seeded with the demo data, on the given key
+/// service and alert sink.
+pub async fn embedded_app(
+    dir: &std::path::Path,
+    keys: Arc<dyn shared::crypto::KeyService>,
+    alerts: Arc<dyn shared::alerts::AlertSink>,
+) -> (shared::app::App, shared::seed::DemoCredentials) {
+    let secrets = shared::secrets::LocalSecrets::new(dir.join("secrets"));
+    shared::seed::write_local_keys(&secrets).unwrap();
+    let store = shared::store::Store::new(Arc::new(shared::store::embedded::EmbeddedTable::open(&dir.join("store.redb")).unwrap()));
+    let ports = shared::app::Ports { store, secrets: Arc::new(secrets), keys, alerts, clock: Arc::new(shared::clock::SystemClock) };
+    let app = shared::app::App::new(shared::config::Config::local(vec![]), ports);
+    let creds = shared::seed::seed_demo(&app.store, &app.clock.now_rfc3339()).await.unwrap();
+    (app, creds)
+}

@@ -59,6 +59,10 @@ pub async fn verify(app: &App, call: &Call) -> ApiResult<Reply> {
     let tenant = chain_tenant(call)?;
     let result = chain::verify(&app.store, tenant.as_ref()).await?;
     if !result.valid {
+        call.signals.raise(
+            crate::alerts::Rule::AuditChainBroken,
+            format!("the audit chain failed verification at event {:?}", result.first_invalid_seq),
+        );
         tracing::error!(event = "audit_chain_broken", tenant = ?tenant, first_invalid_seq = ?result.first_invalid_seq, "the audit trail failed verification");
     }
     Reply::ok(json!({"tenant_id": tenant, "verification": result}))

@@ -1,5 +1,6 @@
 //! Sign-in and TOTP enrolment.
 
+use crate::alerts::Rule;
 use crate::app::App;
 use crate::auth::throttle::ThrottleState;
 use crate::auth::{password, token::ACCESS_TOKEN_SECONDS, totp};
@@ -53,6 +54,7 @@ async fn save_throttle(app: &App, email: &str, state: &ThrottleState, version: O
 
 async fn record_failure(app: &App, email: &str, mut state: ThrottleState, version: Option<u64>, call: &Call) -> ApiResult<()> {
     if state.record_failure(app.clock.now()) {
+        call.signals.raise(Rule::SignInLockout, "an email was locked after repeated failed sign-ins");
         tracing::warn!(event = "sign_in_lockout", request_id = %call.req.request_id, source_ip = %call.req.source_ip, "sign-in locked after repeated failures");
     }
     save_throttle(app, email, &state, version).await

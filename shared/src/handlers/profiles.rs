@@ -1,6 +1,7 @@
 //! Traveler profiles: one's own, and another traveler's as the matrix allows (an arranger in
 //! scope in clear, a company admin masked, root_admin in clear with every read alerted).
 
+use crate::alerts::Rule;
 use crate::app::App;
 use crate::crypto::keyring::OpenError;
 use crate::crypto::luhn::card_number_fields;
@@ -50,6 +51,7 @@ async fn view(app: &App, call: &Call, scope: &TenantScope, user: &str, reveal: R
             Some(sealed) => match app.keyring.open(&app.store, scope, &item_ref(user), field, sealed, now).await {
                 Ok(bytes) => serde_json::from_slice(&bytes).map_err(|_| ApiError::IntegrityFailure)?,
                 Err(OpenError::Integrity) => {
+                    call.signals.raise(Rule::DecryptionIntegrityFailure, format!("the sealed field {field} of a profile failed to open"));
                     tracing::error!(
                         event = "decryption_integrity_failure",
                         tenant = %scope.tenant_id(),
@@ -135,6 +137,7 @@ async fn other(app: &App, call: &Call) -> ApiResult<(TenantScope, String, Grant)
         return Err(ApiError::Forbidden);
     }
     if grant == Grant::AuditedAlert {
+        call.signals.raise(Rule::RootRestrictedAccess, format!("root_admin accessed the profile of {id}"));
         tracing::warn!(
             event = "root_restricted_access",
             actor = %ctx.principal().user_id,

@@ -177,6 +177,16 @@ pub(crate) mod platform {
         Partition { pk: AUDIT.into(), on_index: false }
     }
 
+    /// Denials of one actor in one window (expires with the window).
+    pub fn alert_counter(actor: &str, window: i64) -> Key {
+        Key { pk: format!("ALERT#COUNT#{actor}"), sk: window.to_string() }
+    }
+
+    /// Marks that an alert of this rule, actor and tenant was sent in this window.
+    pub fn alert_dedup(rule: &str, actor: &str, tenant: &str, window: i64) -> Key {
+        Key { pk: format!("ALERT#SENT#{rule}#{actor}#{tenant}"), sk: window.to_string() }
+    }
+
     /// Tenants with a re-encryption to run.
     pub fn reencrypt_pending(tenant: &TenantId) -> Key {
         Key { pk: REENCRYPT.into(), sk: tenant.to_string() }
