@@ -15,6 +15,8 @@ pub enum SecretsError {
 #[async_trait]
 pub trait Secrets: Send + Sync {
     async fn get(&self, id: &str) -> Result<String, SecretsError>;
+    /// Stores a new value (operator tooling: key bootstrap and rotation).
+    async fn put(&self, id: &str, value: &str) -> Result<(), SecretsError>;
 }
 
 /// Secrets Manager, read with GetSecretValue.
@@ -41,6 +43,17 @@ impl Secrets for AwsSecrets {
         })?;
         out.secret_string.ok_or_else(|| SecretsError::NotFound(id.to_string()))
     }
+
+    async fn put(&self, id: &str, value: &str) -> Result<(), SecretsError> {
+        self.client
+            .put_secret_value()
+            .secret_id(id)
+            .secret_string(value)
+            .send()
+            .await
+            .map_err(|e| SecretsError::Unavailable(aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string()))?;
+        Ok(())
+    }
 }
 
 /// A folder of secret files, one per id, readable only by the owner.
@@ -61,7 +74,7 @@ impl LocalSecrets {
     }
 
     /// Writes a secret atomically with mode 0600.
-    pub fn put(&self, id: &str, value: &str) -> std::io::Result<()> {
+    pub fn write(&self, id: &str, value: &str) -> std::io::Result<()> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         let path = self.path(id).map_err(std::io::Error::other)?;
@@ -84,6 +97,10 @@ impl Secrets for LocalSecrets {
             Err(e) => Err(SecretsError::Unavailable(e.to_string())),
         }
     }
+
+    async fn put(&self, id: &str, value: &str) -> Result<(), SecretsError> {
+        self.write(id, value).map_err(|e| SecretsError::Unavailable(e.to_string()))
+    }
 }
 
 async fn tokio_read(path: PathBuf) -> std::io::Result<String> {
@@ -99,7 +116,7 @@ mod tests {
     async fn local_secrets_are_owner_only_and_refuse_path_tricks() {
         let dir = tempfile::tempdir().unwrap();
         let s = LocalSecrets::new(dir.path().join("secrets"));
-        s.put("signing-key", "{\"k\":1}").unwrap();
+        s.write("signing-key", "{\"k\":1}").unwrap();
         assert_eq!(s.get("signing-key").await.unwrap(), "{\"k\":1}");
         let mode = std::fs::metadata(dir.path().join("secrets/signing-key.json")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);

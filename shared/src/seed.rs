@@ -35,20 +35,17 @@ pub struct DemoCredentials {
 /// Writes fresh signing, verification and cursor keys to the local secret folder.
 pub fn write_local_keys(secrets: &LocalSecrets) -> std::io::Result<()> {
     let (signing, jwk) = token::generate_key_pair();
-    let to_json = |v: &dyn erased::Json| v.json();
-    secrets.put(LOCAL_SIGNING_KEY, &to_json(&signing))?;
-    secrets.put(LOCAL_VERIFICATION_KEYS, &to_json(&token::Jwks { keys: vec![jwk] }))?;
-    secrets.put(LOCAL_CURSOR_KEY, &random_token(32))
+    secrets.write(LOCAL_SIGNING_KEY, &serde_json::to_string(&signing).map_err(std::io::Error::other)?)?;
+    secrets.write(LOCAL_VERIFICATION_KEYS, &serde_json::to_string(&token::Jwks { keys: vec![jwk] }).map_err(std::io::Error::other)?)?;
+    secrets.write(LOCAL_CURSOR_KEY, &random_token(32))
 }
 
-mod erased {
-    pub trait Json {
-        fn json(&self) -> String;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> String {
-            serde_json::to_string(self).unwrap_or_default()
-        }
+/// Synthetic data may be seeded anywhere but production.
+pub fn ensure_seeding_allowed(environment: &str) -> Result<(), String> {
+    if environment.eq_ignore_ascii_case("prod") {
+        Err("seeding synthetic data is refused in prod".into())
+    } else {
+        Ok(())
     }
 }
 

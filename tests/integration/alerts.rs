@@ -77,7 +77,7 @@ async fn setup(fail_first: usize) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let hook = receiver(fail_first).await;
     let secrets = Arc::new(LocalSecrets::new(dir.path().join("secrets")));
-    secrets.put("slack-webhook", &json!({"url": hook.url}).to_string()).unwrap();
+    secrets.write("slack-webhook", &json!({"url": hook.url}).to_string()).unwrap();
     let sink = Arc::new(SlackWebhookSink::new(secrets, "slack-webhook").with_backoff(4, Duration::from_millis(20)));
     let keys =
         Arc::new(Refusing { inner: LocalKeyRing::open_or_create(&dir.path().join("master.key")).unwrap(), refuse: AtomicBool::new(false) });

@@ -123,3 +123,17 @@ async fn the_pipeline_runs_on_dynamodb_and_secrets_manager() {
     let (_, now) = call(&app, RouteId::CompanyGet, None, Some(&admin_token), None).await;
     assert_eq!(now["departments"], json!(["A"]));
 }
+
+/// A second container on the same moto resources as `app`: fresh caches, same table, secrets
+/// and key.
+pub(crate) async fn app_on(app: &App) -> App {
+    let sdk = moto_sdk().await;
+    let ports = Ports {
+        store: app.store.clone(),
+        secrets: Arc::new(AwsSecrets::new(aws_sdk_secretsmanager::Client::new(&sdk))),
+        keys: Arc::new(shared::crypto::keyservice::UnavailableKeyService),
+        alerts: Arc::new(LocalAlertSink::log_only()),
+        clock: Arc::new(SystemClock),
+    };
+    App::new(app.config.clone(), ports)
+}

@@ -8,5 +8,6 @@ mod e2e;
 mod events;
 mod matrix;
 mod openapi;
+mod operator;
 mod security;
 mod template;

@@ -104,6 +104,19 @@ pub fn generate_key_pair() -> (SigningKeySecret, Jwk) {
     (secret, jwk)
 }
 
+/// Rotates the signing key: a new key pair becomes current, and the verification set keeps
+/// the new key and the one it replaces (tokens signed before keep verifying until they expire).
+/// With no current key (a new environment) it simply makes the first one.
+pub fn rotate(current_jwks: Option<&str>) -> Result<(SigningKeySecret, Jwks), TokenError> {
+    let (secret, jwk) = generate_key_pair();
+    let mut keys = vec![jwk];
+    if let Some(text) = current_jwks.filter(|t| !t.trim().is_empty()) {
+        let old: Jwks = serde_json::from_str(text).map_err(|_| TokenError::BadKeyMaterial)?;
+        keys.extend(old.keys.into_iter().take(1));
+    }
+    Ok((secret, Jwks { keys }))
+}
+
 pub struct TokenSigner {
     kid: String,
     key: EncodingKey,
@@ -295,6 +308,18 @@ mod tests {
 
         assert_eq!(verifier.verify("not.a.token"), Err(TokenError::Malformed));
         assert_eq!(verifier.verify(""), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn rotation_keeps_exactly_the_current_and_previous_keys() {
+        let (_, first) = rotate(None).unwrap();
+        assert_eq!(first.keys.len(), 1);
+        let (_, second) = rotate(Some(&serde_json::to_string(&first).unwrap())).unwrap();
+        assert_eq!(second.keys.len(), 2);
+        assert_eq!(second.keys[1].kid, first.keys[0].kid);
+        let (_, third) = rotate(Some(&serde_json::to_string(&second).unwrap())).unwrap();
+        assert_eq!(third.keys.iter().map(|k| k.kid.clone()).collect::<Vec<_>>()[1], second.keys[0].kid);
+        assert_eq!(third.keys.len(), 2, "the oldest key is dropped");
     }
 
     #[test]

@@ -162,3 +162,30 @@ pub async fn list(
     let users = page.items.iter().map(|i| i.decode()).collect::<Result<Vec<UserRecord>, _>>()?;
     Ok((users, page.next_cursor))
 }
+
+/// A new root admin for a new environment: a one-time password and a confirmed TOTP secret,
+/// both returned once to the operator.
+pub async fn create_root_admin(store: &Store, email: &str, name: &str, now: &str) -> ApiResult<(UserRecord, String, String)> {
+    let mut e = Vec::new();
+    let email = normalise_email(email);
+    super::validate::check_email("email", &email, &mut e);
+    super::validate::check_text("name", name, 200, &mut e);
+    super::validate::into_result(e)?;
+    let password = super::tenants::initial_password();
+    let secret = crate::auth::totp::generate_secret();
+    let user = UserRecord {
+        id: UserId::generate(),
+        tenant_id: None,
+        email,
+        name: name.trim().to_string(),
+        roles: vec![Role::RootAdmin],
+        arranger_scope: None,
+        status: UserStatus::Active,
+        password_hash: crate::auth::password::hash(&password),
+        totp: Some(TotpEnrolment { secret: secret.clone(), confirmed: true, last_step: None }),
+        created_at: now.into(),
+        updated_at: now.into(),
+    };
+    create(store, &UserHome::Platform, &user).await?;
+    Ok((user, password, secret))
+}
