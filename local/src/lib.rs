@@ -13,6 +13,7 @@ use shared::config::{Config, DEFAULT_ORIGIN};
 use shared::crypto::keyservice::LocalKeyRing;
 use shared::error::ApiError;
 use shared::http::{finish, handle, ApiRequest, ApiResponse};
+use shared::objects::FolderObjectStore;
 use shared::routes::Route;
 use shared::secrets::LocalSecrets;
 use shared::seed::{self, DemoCredentials};
@@ -69,6 +70,7 @@ pub async fn prepare(opts: &Options) -> Result<(Arc<App>, Option<DemoCredentials
             secrets: Arc::new(secrets),
             keys: Arc::new(keys),
             alerts: Arc::new(LocalAlertSink::new(dir.join("alerts.jsonl"))),
+            objects: Arc::new(FolderObjectStore::new(dir.join("objects"))),
             clock: Arc::new(SystemClock),
         },
     ));
@@ -118,6 +120,9 @@ pub fn start_jobs(app: Arc<App>) {
             tick.tick().await;
             if let Err(e) = shared::jobs::reencrypt::run_pending(&app, 1_000).await {
                 tracing::error!(error = %e, "re-encryption job failed");
+            }
+            if let Err(e) = shared::jobs::audit_archive::run(&app, 10_000).await {
+                tracing::error!(error = %e, "audit archive job failed");
             }
         }
     });

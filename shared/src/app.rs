@@ -10,6 +10,7 @@ use crate::domain::tenants::{self, TenantStatus};
 use crate::domain::users::{self, UserHome, UserRecord};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::TenantId;
+use crate::objects::ObjectStore;
 use crate::secrets::Secrets;
 use crate::store::{CursorCodec, Store};
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ pub struct App {
     pub store: Store,
     pub secrets: Arc<dyn Secrets>,
     pub clock: Arc<dyn Clock>,
+    pub objects: Arc<dyn ObjectStore>,
     pub keyring: Keyring,
     pub detector: Detector,
     verifier: OnceCell<TokenVerifier>,
@@ -36,17 +38,19 @@ pub struct Ports {
     pub secrets: Arc<dyn Secrets>,
     pub keys: Arc<dyn KeyService>,
     pub alerts: Arc<dyn AlertSink>,
+    pub objects: Arc<dyn ObjectStore>,
     pub clock: Arc<dyn Clock>,
 }
 
 impl App {
     pub fn new(config: Config, ports: Ports) -> Self {
         let ttl = config.auth_cache_seconds as i64;
-        let Ports { store, secrets, keys, alerts, clock } = ports;
+        let Ports { store, secrets, keys, alerts, objects, clock } = ports;
         Self {
             config,
             store,
             secrets,
+            objects,
             clock,
             keyring: Keyring::new(keys),
             detector: Detector::new(alerts),

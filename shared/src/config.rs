@@ -19,6 +19,8 @@ pub struct Config {
     pub signing_key_secret: Option<String>,
     /// Only list functions have it.
     pub cursor_key_secret: Option<String>,
+    /// The bucket of the functions that write objects (audit archive, exports).
+    pub bucket: Option<String>,
     /// The Slack incoming-webhook URL's secret (functions that raise alerts).
     pub slack_webhook_secret: Option<String>,
     /// The KMS key that wraps tenant data keys (only functions that seal or open data have it).
@@ -47,6 +49,7 @@ impl Config {
             cursor_key_secret: Some(LOCAL_CURSOR_KEY.into()),
             data_key_id: None,
             slack_webhook_secret: None,
+            bucket: None,
             auth_cache_seconds: 30,
             max_body_bytes: 64 * 1024,
         }
@@ -94,6 +97,7 @@ impl Config {
                 cursor_key_secret: get("CURSOR_KEY_SECRET_ID").filter(|v| !v.is_empty()),
                 data_key_id: get("DATA_KEY_ID").filter(|v| !v.is_empty()),
                 slack_webhook_secret: get("SLACK_WEBHOOK_SECRET_ID").filter(|v| !v.is_empty()),
+                bucket: get("BUCKET_NAME").filter(|v| !v.is_empty()),
                 auth_cache_seconds,
                 max_body_bytes: 64 * 1024,
             },

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::crypto::keyservice::{KmsKeyService, UnavailableKeyService};
 use crate::crypto::KeyService;
 use crate::http::{handle, ApiRequest, ApiResponse};
+use crate::objects::{NoObjectStore, ObjectStore, S3ObjectStore};
 use crate::routes::Route;
 use crate::secrets::AwsSecrets;
 use crate::store::{dynamo::DynamoTable, Store};
@@ -34,7 +35,12 @@ pub async fn aws_app() -> Result<App, Error> {
         Some(id) => Arc::new(SlackWebhookSink::new(secrets.clone(), id.clone())),
         None => Arc::new(LocalAlertSink::log_only()),
     };
-    Ok(App::new(config, Ports { store, secrets, keys, alerts, clock: Arc::new(SystemClock) }))
+    // Only the archive and export functions have a bucket, and only they build an S3 client.
+    let objects: Arc<dyn ObjectStore> = match &config.bucket {
+        Some(bucket) => Arc::new(S3ObjectStore::new(aws_sdk_s3::Client::new(&sdk), bucket.clone())),
+        None => Arc::new(NoObjectStore),
+    };
+    Ok(App::new(config, Ports { store, secrets, keys, alerts, objects, clock: Arc::new(SystemClock) }))
 }
 
 /// The whole `main` of a route function.

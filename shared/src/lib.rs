@@ -18,6 +18,7 @@ pub mod ids;
 pub mod jobs;
 pub mod lambda;
 pub mod logging;
+pub mod objects;
 pub mod openapi;
 pub mod rbac;
 pub mod routes;

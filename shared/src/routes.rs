@@ -235,7 +235,7 @@ pub const ROUTES: &[Route] = &[
 ];
 
 /// Functions that serve no route: the gateway authorizer and the scheduled re-encryption job.
-pub const BACKGROUND_FUNCTIONS: &[&str] = &["authorizer", "keys-reencrypt"];
+pub const BACKGROUND_FUNCTIONS: &[&str] = &["authorizer", "keys-reencrypt", "audit-archive"];
 
 #[allow(clippy::too_many_arguments)]
 const fn route(

@@ -174,6 +174,7 @@ async fn an_integrity_failure_alerts() {
         secrets: s.app.secrets.clone(),
         keys: s.keys.clone(),
         alerts: Arc::new(SlackWebhookSink::new(Arc::new(LocalSecrets::new(s._dir.path().join("secrets"))), "slack-webhook")),
+        objects: Arc::new(shared::objects::NoObjectStore),
         clock: Arc::new(shared::clock::SystemClock),
     };
     let fresh = shared::app::App::new(shared::config::Config::local(vec![]), ports);

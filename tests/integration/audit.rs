@@ -4,6 +4,7 @@
 use integration_tests::{call, call_with_query, moto_sdk, sign_in, TestApi};
 use serde_json::{json, Value};
 use shared::routes::RouteId;
+use std::sync::Arc;
 
 fn actions(page: &Value) -> Vec<(String, String)> {
     page["items"]
@@ -128,4 +129,70 @@ async fn a_tampered_trail_on_dynamodb_fails_verification() {
     assert_eq!(body["verification"]["valid"], false);
     let (_, body) = call(&app, RouteId::AuditVerify, None, Some(&root), None).await;
     assert_eq!(body["verification"]["valid"], true, "{body}");
+}
+
+#[tokio::test]
+async fn the_archive_writes_tenant_prefixed_date_partitioned_json_lines_once() {
+    let api = TestApi::start().await;
+    let traveler = api.user("traveler@alpine.demo").clone();
+    let token = api.token(&traveler.email).await;
+    for _ in 0..3 {
+        api.call("GET", "/v1/me", Some(&token), None).await;
+    }
+    let reports = shared::jobs::audit_archive::run(&api.app, 10_000).await.unwrap();
+    let tenant = traveler.tenant_id.clone().unwrap();
+    let alpine = reports.iter().find(|r| r.chain == tenant).unwrap();
+    assert_eq!(alpine.archived_through, 4, "sign-in and three reads: {reports:?}");
+    let today = &api.app.clock.now_rfc3339()[..10];
+    assert_eq!(alpine.objects, [format!("tenants/{tenant}/audit/date={today}/000000000001-000000000004.jsonl")]);
+    let text = std::fs::read_to_string(api.data_dir.path().join("data/objects").join(&alpine.objects[0])).unwrap();
+    let events: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(events.len(), 4);
+    assert_eq!(events[1]["prev_hash"], events[0]["hash"], "the archived lines keep the chain");
+    assert!(events.iter().all(|e| e["tenant"] == json!(tenant)));
+    assert!(reports.iter().any(|r| r.chain == "platform"));
+
+    // Nothing new, nothing written; new events go to a new object starting after the last.
+    let again = shared::jobs::audit_archive::run(&api.app, 10_000).await.unwrap();
+    assert!(again.iter().all(|r| r.objects.is_empty()), "{again:?}");
+    api.call("GET", "/v1/me", Some(&token), None).await;
+    let next = shared::jobs::audit_archive::run(&api.app, 10_000).await.unwrap();
+    let alpine = next.iter().find(|r| r.chain == tenant).unwrap();
+    assert_eq!(alpine.objects, [format!("tenants/{tenant}/audit/date={today}/000000000005-000000000005.jsonl")]);
+}
+
+#[tokio::test]
+async fn the_archive_writes_to_s3_on_moto() {
+    use shared::objects::{ObjectStore, S3ObjectStore};
+    let (app, _) = crate::aws_adapters::aws_app().await;
+    let sdk = moto_sdk().await;
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    let bucket = integration_tests::unique("archive");
+    s3.create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuCentral1)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let objects = Arc::new(S3ObjectStore::new(s3.clone(), bucket.clone()));
+    let app = crate::aws_adapters::with_objects(app, objects.clone());
+    let creds = shared::seed::seed_demo(&app.store, &app.clock.now_rfc3339()).await.unwrap();
+    let traveler = creds.users.iter().find(|u| u.email == "traveler@harbor.demo").unwrap();
+    let token = sign_in(&app, traveler).await;
+    call(&app, RouteId::Me, None, Some(&token), None).await;
+    let reports = shared::jobs::audit_archive::run(&app, 10_000).await.unwrap();
+    let tenant = traveler.tenant_id.clone().unwrap();
+    let listed = objects.list(&format!("tenants/{tenant}/audit/")).await.unwrap();
+    assert_eq!(listed.len(), 1, "{reports:?}");
+    let body = String::from_utf8(objects.get(&listed[0]).await.unwrap().unwrap()).unwrap();
+    assert_eq!(body.lines().count(), 2, "sign-in and one read");
+    // Every chain lands under its own prefix only.
+    for report in &reports {
+        let prefix = if report.chain == "platform" { "platform/".to_string() } else { format!("tenants/{}/", report.chain) };
+        assert!(report.objects.iter().all(|k| k.starts_with(&prefix)), "{report:?}");
+    }
 }

@@ -61,6 +61,7 @@ pub(crate) async fn aws_app() -> (App, String) {
         secrets: Arc::new(AwsSecrets::new(sm)),
         keys,
         alerts: Arc::new(LocalAlertSink::log_only()),
+        objects: Arc::new(shared::objects::NoObjectStore),
         clock: Arc::new(SystemClock),
     };
     (App::new(config, ports), table_name)
@@ -133,6 +134,20 @@ pub(crate) async fn app_on(app: &App) -> App {
         secrets: Arc::new(AwsSecrets::new(aws_sdk_secretsmanager::Client::new(&sdk))),
         keys: Arc::new(shared::crypto::keyservice::UnavailableKeyService),
         alerts: Arc::new(LocalAlertSink::log_only()),
+        objects: Arc::new(shared::objects::NoObjectStore),
+        clock: Arc::new(SystemClock),
+    };
+    App::new(app.config.clone(), ports)
+}
+
+/// The same app with an object store (the archive and export functions have one).
+pub(crate) fn with_objects(app: App, objects: Arc<dyn shared::objects::ObjectStore>) -> App {
+    let ports = Ports {
+        store: app.store.clone(),
+        secrets: app.secrets.clone(),
+        keys: Arc::new(shared::crypto::keyservice::UnavailableKeyService),
+        alerts: Arc::new(LocalAlertSink::log_only()),
+        objects,
         clock: Arc::new(SystemClock),
     };
     App::new(app.config.clone(), ports)

@@ -233,6 +233,7 @@ async fn steady_traffic_costs_one_key_service_call_per_container() {
         secrets: app.secrets.clone(),
         keys: counting2.clone(),
         alerts: Arc::new(LocalAlertSink::log_only()),
+        objects: Arc::new(shared::objects::NoObjectStore),
         clock: Arc::new(SystemClock),
     };
     let app2 = App::new(Config::local(vec![]), ports);

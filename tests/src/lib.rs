@@ -201,7 +201,9 @@ pub async fn embedded_app(
     let secrets = shared::secrets::LocalSecrets::new(dir.join("secrets"));
     shared::seed::write_local_keys(&secrets).unwrap();
     let store = shared::store::Store::new(Arc::new(shared::store::embedded::EmbeddedTable::open(&dir.join("store.redb")).unwrap()));
-    let ports = shared::app::Ports { store, secrets: Arc::new(secrets), keys, alerts, clock: Arc::new(shared::clock::SystemClock) };
+    let objects = Arc::new(shared::objects::FolderObjectStore::new(dir.join("objects")));
+    let ports =
+        shared::app::Ports { store, secrets: Arc::new(secrets), keys, alerts, objects, clock: Arc::new(shared::clock::SystemClock) };
     let app = shared::app::App::new(shared::config::Config::local(vec![]), ports);
     let creds = shared::seed::seed_demo(&app.store, &app.clock.now_rfc3339()).await.unwrap();
     (app, creds)

@@ -65,7 +65,7 @@ pub(crate) enum ChainKeys {
 }
 
 impl ChainKeys {
-    fn partition(&self) -> Partition {
+    pub(crate) fn partition(&self) -> Partition {
         match self {
             ChainKeys::Tenant(scope) => scope.partition(Collection::Audit),
             ChainKeys::Platform => platform::audit_partition(),
@@ -103,7 +103,7 @@ pub(crate) fn chain_keys(tenant: Option<&TenantId>) -> ChainKeys {
     }
 }
 
-fn seq_id(seq: u64) -> String {
+pub(crate) fn seq_id(seq: u64) -> String {
     format!("{seq:012}")
 }
 

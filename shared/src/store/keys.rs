@@ -187,6 +187,11 @@ pub(crate) mod platform {
         Key { pk: format!("ALERT#SENT#{rule}#{actor}#{tenant}"), sk: window.to_string() }
     }
 
+    /// State of platform-wide jobs.
+    pub fn job(id: &str) -> Key {
+        Key { pk: "PLATFORM#JOB".into(), sk: id.into() }
+    }
+
     /// Tenants with a re-encryption to run.
     pub fn reencrypt_pending(tenant: &TenantId) -> Key {
         Key { pk: REENCRYPT.into(), sk: tenant.to_string() }

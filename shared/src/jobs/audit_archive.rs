@@ -1,0 +1,129 @@
+//! Archives the audit trail to the object store: for every chain (each tenant's, and the
+//! platform's), the events not archived yet, as JSON Lines objects partitioned by date under
+//! the tenant's prefix (`tenants/<id>/audit/date=YYYY-MM-DD/<first seq>-<last seq>.jsonl`).
+//! Resumable and idempotent: the archived sequence number is stored after each object, and an
+//! object's name is its sequence range, so a re-run rewrites the same object.
+
+use crate::app::App;
+use crate::audit::chain::{chain_keys, seq_id, AuditEvent};
+use crate::error::{ApiError, ApiResult};
+use crate::ids::TenantId;
+use crate::objects::ObjectKey;
+use crate::store::keys::platform;
+use crate::store::{Collection, Condition, Item, Key, QuerySpec, SortRange};
+use crate::tenancy::TenantScope;
+use serde::{Deserialize, Serialize};
+
+const STATE_ID: &str = "audit-archive";
+const PAGE: u32 = 500;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ArchiveReport {
+    /// Tenant id, or `platform`.
+    pub chain: String,
+    pub archived_through: u64,
+    pub objects: Vec<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct State {
+    archived_through: u64,
+}
+
+fn state_key(tenant: Option<&TenantId>) -> Key {
+    match tenant {
+        Some(t) => TenantScope::trusted(t.clone()).key(Collection::Job, STATE_ID),
+        None => platform::job(STATE_ID),
+    }
+}
+
+fn object_key(tenant: Option<&TenantId>, date: &str, first: u64, last: u64) -> ObjectKey {
+    let path = format!("audit/date={date}/{}-{}.jsonl", seq_id(first), seq_id(last));
+    match tenant {
+        Some(t) => TenantScope::trusted(t.clone()).object_key(&path),
+        None => ObjectKey::platform(&path),
+    }
+}
+
+/// Archives every chain, at most `max_events` new events per chain in this run.
+pub async fn run(app: &App, max_events: u64) -> ApiResult<Vec<ArchiveReport>> {
+    let mut chains: Vec<Option<TenantId>> = vec![None];
+    let mut cursor = None;
+    loop {
+        let page = app
+            .store
+            .table()
+            .query(QuerySpec { partition: platform::tenants(), range: SortRange::All, limit: 100, forward: true, start_after: cursor })
+            .await?;
+        chains.extend(page.items.iter().filter_map(|i| TenantId::parse(i.key.sk()).ok()).map(Some));
+        cursor = page.last;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    let mut reports = Vec::new();
+    for tenant in chains {
+        reports.push(archive_chain(app, tenant.as_ref(), max_events).await?);
+    }
+    Ok(reports)
+}
+
+pub async fn archive_chain(app: &App, tenant: Option<&TenantId>, max_events: u64) -> ApiResult<ArchiveReport> {
+    let mut state: State = match app.store.get(&state_key(tenant)).await? {
+        Some(item) => item.decode()?,
+        None => State::default(),
+    };
+    let mut report = ArchiveReport { chain: tenant.map(|t| t.to_string()).unwrap_or_else(|| "platform".into()), ..Default::default() };
+    let keys = chain_keys(tenant);
+    let mut done = 0u64;
+    while done < max_events {
+        let spec = QuerySpec {
+            partition: keys.partition(),
+            range: SortRange::Between(seq_id(state.archived_through + 1), seq_id(999_999_999_999)),
+            limit: PAGE.min((max_events - done) as u32),
+            forward: true,
+            start_after: None,
+        };
+        let page = app.store.table().query(spec).await?;
+        if page.items.is_empty() {
+            break;
+        }
+        let events: Vec<AuditEvent> = page.items.iter().map(|i| i.decode()).collect::<Result<_, _>>()?;
+        // One object per date within the page.
+        let mut start = 0;
+        while start < events.len() {
+            let date = events[start].time.get(..10).unwrap_or("unknown").to_string();
+            let end =
+                events[start..].iter().position(|e| e.time.get(..10).unwrap_or("unknown") != date).map_or(events.len(), |p| start + p);
+            let batch = &events[start..end];
+            let mut body = Vec::new();
+            for e in batch {
+                body.extend(serde_json::to_vec(e).map_err(|e| ApiError::Internal(e.to_string()))?);
+                body.push(b'\n');
+            }
+            let (first, last) = (batch[0].seq, batch[batch.len() - 1].seq);
+            let key = object_key(tenant, &date, first, last);
+            app.objects.put(&key, body, "application/x-ndjson").await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
+            state.archived_through = last;
+            let item = Item::new(state_key(tenant), serde_json::to_value(&state).map_err(|e| ApiError::Internal(e.to_string()))?);
+            app.store.put(item, Condition::None).await?;
+            report.objects.push(key.as_str().to_string());
+            done += batch.len() as u64;
+            start = end;
+        }
+    }
+    report.archived_through = state.archived_through;
+    Ok(report)
+}
+
+/// The whole `main` of the `audit-archive` function, run on a schedule.
+pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
+    crate::logging::init();
+    let app = crate::lambda::aws_app().await?;
+    let app = &app;
+    lambda_runtime::run(lambda_runtime::service_fn(move |_event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+        let reports = run(app, 50_000).await.map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
+        Ok::<_, lambda_runtime::Error>(serde_json::json!({"chains": reports}))
+    }))
+    .await
+}
