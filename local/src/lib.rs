@@ -76,7 +76,7 @@ pub async fn prepare(opts: &Options) -> Result<(Arc<App>, Option<DemoCredentials
     ));
     let mut seeded = None;
     if fresh {
-        let creds = seed::seed_demo(&app.store, &app.clock.now_rfc3339()).await.map_err(|e| LocalError::Seed(e.to_string()))?;
+        let creds = seed::seed_demo(&app).await.map_err(|e| LocalError::Seed(e.to_string()))?;
         write_private(&creds_path, &serde_json::to_string_pretty(&creds).unwrap_or_default()).map_err(io)?;
         seeded = Some(creds);
     }

@@ -70,6 +70,14 @@ macro_rules! id_type {
 }
 
 id_type!(TenantId, "t", "tenant_id");
+
+impl TenantId {
+    /// The platform's own key space (root admins' sealed TOTP secrets). Generated ids are
+    /// base32 (a-z, 2-7), so this id, with its zeros, can never be a tenant's.
+    pub fn platform() -> Self {
+        Self("t_platform00000000".into())
+    }
+}
 id_type!(UserId, "u", "id");
 
 #[cfg(test)]
@@ -81,6 +89,8 @@ mod tests {
         let t = TenantId::generate();
         assert_eq!(TenantId::parse(t.as_str()).unwrap(), t);
         assert!(UserId::parse(t.as_str()).is_err(), "a tenant id is not a user id");
+        assert!(TenantId::parse(TenantId::platform().as_str()).is_ok());
+        assert!((0..1000).all(|_| TenantId::generate() != TenantId::platform()));
         for bad in ["", "t_", "t_ABCDEFGHIJKLMNOP", "t_abc", "t_aaaaaaaaaaaaaaaa#USER", "x_aaaaaaaaaaaaaaaa"] {
             assert!(TenantId::parse(bad).is_err(), "{bad}");
         }

@@ -10,7 +10,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::{random_token, TenantId, UserId};
 use crate::rbac::{ArrangerScope, Role};
 use crate::secrets::LocalSecrets;
-use crate::store::Store;
+use crate::app::App;
 use crate::tenancy::TenantScope;
 use serde::Serialize;
 
@@ -76,7 +76,7 @@ struct Account<'a> {
 
 /// Where the account goes: the platform, or a tenant (with its display name for the file).
 struct Home<'a> {
-    store: &'a Store,
+    app: &'a App,
     home: UserHome,
     tenant: Option<(&'a TenantId, &'a str)>,
     now: &'a str,
@@ -86,8 +86,13 @@ impl Home<'_> {
     async fn add(&self, account: Account<'_>) -> ApiResult<DemoUser> {
         let pwd = demo_password();
         let secret = account.totp.then(totp::generate_secret);
+        let id = UserId::generate();
+        let sealed = match &secret {
+            Some(s) => Some(users::seal_totp_secret(self.app, &self.home, &id, s).await?),
+            None => None,
+        };
         let user = UserRecord {
-            id: UserId::generate(),
+            id,
             tenant_id: self.tenant.map(|(t, _)| t.clone()),
             email: account.email,
             name: account.name.into(),
@@ -95,11 +100,11 @@ impl Home<'_> {
             arranger_scope: account.arranger_scope,
             status: UserStatus::Active,
             password_hash: password::hash(&pwd),
-            totp: secret.clone().map(|s| TotpEnrolment { secret: s, confirmed: true, last_step: None }),
+            totp: sealed.map(|s| TotpEnrolment { secret: s, confirmed: true, last_step: None }),
             created_at: self.now.into(),
             updated_at: self.now.into(),
         };
-        users::create(self.store, &self.home, &user).await?;
+        users::create(&self.app.store, &self.home, &user).await?;
         Ok(self.entry(&user, pwd, secret))
     }
 
@@ -121,8 +126,11 @@ fn account(email: String, name: &str, role: Role) -> Account<'_> {
 }
 
 /// Seeds the demo data into an empty store and returns every credential.
-pub async fn seed_demo(store: &Store, now: &str) -> ApiResult<DemoCredentials> {
-    let platform = Home { store, home: UserHome::Platform, tenant: None, now };
+pub async fn seed_demo(app: &App) -> ApiResult<DemoCredentials> {
+    let store = &app.store;
+    let now_text = app.clock.now_rfc3339();
+    let now = now_text.as_str();
+    let platform = Home { app, home: UserHome::Platform, tenant: None, now };
     let mut out =
         vec![platform.add(Account { totp: true, ..account("root@platform.demo".into(), "Platform Root", Role::RootAdmin) }).await?];
 
@@ -133,12 +141,13 @@ pub async fn seed_demo(store: &Store, now: &str) -> ApiResult<DemoCredentials> {
         let onboarded = tenants::onboard(store, now, new, None, Some(admin_pwd.clone())).await?;
         let tenant = onboarded.tenant.id.clone();
         let scope = TenantScope::trusted(tenant.clone());
-        let home = Home { store, home: UserHome::Tenant(scope.clone()), tenant: Some((&tenant, company.name)), now };
+        let home = Home { app, home: UserHome::Tenant(scope.clone()), tenant: Some((&tenant, company.name)), now };
 
         // The admin enrols a second factor, as every company admin must.
         let admin_secret = totp::generate_secret();
         let (mut admin, version) = users::load(store, &home.home, &onboarded.admin.id).await?.ok_or(ApiError::NotFound)?;
-        admin.totp = Some(TotpEnrolment { secret: admin_secret.clone(), confirmed: true, last_step: None });
+        let sealed = users::seal_totp_secret(app, &home.home, &admin.id, &admin_secret).await?;
+        admin.totp = Some(TotpEnrolment { secret: sealed, confirmed: true, last_step: None });
         users::save(store, &home.home, &admin, version).await?;
         out.push(home.entry(&admin, admin_pwd, Some(admin_secret)));
 

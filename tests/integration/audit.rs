@@ -97,7 +97,7 @@ async fn reads_changes_and_denials_are_recorded_with_who_what_where() {
 #[tokio::test]
 async fn a_tampered_trail_on_dynamodb_fails_verification() {
     let (app, table) = crate::aws_adapters::aws_app().await;
-    let creds = shared::seed::seed_demo(&app.store, &app.clock.now_rfc3339()).await.unwrap();
+    let creds = shared::seed::seed_demo(&app).await.unwrap();
     let find = |email: &str| creds.users.iter().find(|u| u.email == email).unwrap().clone();
     let traveler = find("traveler@alpine.demo");
     let token = sign_in(&app, &traveler).await;
@@ -178,9 +178,9 @@ async fn the_archive_writes_to_s3_on_moto() {
         .send()
         .await
         .unwrap();
+    let creds = shared::seed::seed_demo(&app).await.unwrap();
     let objects = Arc::new(S3ObjectStore::new(s3.clone(), bucket.clone()));
     let app = crate::aws_adapters::with_objects(app, objects.clone());
-    let creds = shared::seed::seed_demo(&app.store, &app.clock.now_rfc3339()).await.unwrap();
     let traveler = creds.users.iter().find(|u| u.email == "traveler@harbor.demo").unwrap();
     let token = sign_in(&app, traveler).await;
     call(&app, RouteId::Me, None, Some(&token), None).await;

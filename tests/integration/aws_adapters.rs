@@ -70,7 +70,7 @@ pub(crate) async fn aws_app() -> (App, String) {
 #[tokio::test]
 async fn the_pipeline_runs_on_dynamodb_and_secrets_manager() {
     let (app, _) = aws_app().await;
-    let creds = shared::seed::seed_demo(&app.store, &app.clock.now_rfc3339()).await.unwrap();
+    let creds = shared::seed::seed_demo(&app).await.unwrap();
     let find = |email: &str| creds.users.iter().find(|u| u.email == email).unwrap().clone();
 
     let traveler = find("traveler@alpine.demo");

@@ -14,7 +14,7 @@ async fn a_new_root_admin_signs_in_with_its_one_time_password_and_totp() {
     let keys = Arc::new(LocalKeyRing::open_or_create(&dir.path().join("master.key")).unwrap());
     let (app, _) = embedded_app(dir.path(), keys, Arc::new(LocalAlertSink::log_only())).await;
     let (user, password, secret) =
-        shared::domain::users::create_root_admin(&app.store, "Ops@Platform.demo", "Ops", &app.clock.now_rfc3339()).await.unwrap();
+        shared::domain::users::create_root_admin(&app, "Ops@Platform.demo", "Ops").await.unwrap();
     assert_eq!(user.email, "ops@platform.demo");
     let (status, body) = call(&app, RouteId::Login, None, None, Some(json!({"email": "ops@platform.demo", "password": password}))).await;
     assert_eq!(status, 401, "the second factor is mandatory: {body}");
@@ -30,7 +30,7 @@ async fn a_new_root_admin_signs_in_with_its_one_time_password_and_totp() {
     let token = body["access_token"].as_str().unwrap();
     let (status, tenants) = call(&app, RouteId::TenantsList, None, Some(token), None).await;
     assert_eq!((status, tenants["items"].as_array().unwrap().len()), (200, 2));
-    let dup = shared::domain::users::create_root_admin(&app.store, "ops@platform.demo", "Ops", &app.clock.now_rfc3339()).await;
+    let dup = shared::domain::users::create_root_admin(&app, "ops@platform.demo", "Ops").await;
     assert!(dup.is_err(), "one account per email");
 }
 
@@ -46,7 +46,7 @@ fn seeding_is_refused_in_production_only() {
 #[tokio::test]
 async fn rotating_the_signing_key_on_secrets_manager_keeps_earlier_tokens_valid() {
     let (app, _) = crate::aws_adapters::aws_app().await;
-    let creds = shared::seed::seed_demo(&app.store, &app.clock.now_rfc3339()).await.unwrap();
+    let creds = shared::seed::seed_demo(&app).await.unwrap();
     let traveler = creds.users.iter().find(|u| u.email == "traveler@alpine.demo").unwrap();
     let before = integration_tests::sign_in(&app, traveler).await;
 

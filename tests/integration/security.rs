@@ -127,6 +127,10 @@ async fn the_embedded_store_file_holds_no_restricted_value_in_clear() {
     for secret in [PASSPORT, PHONE, "L01X00T47", "1986-02-17", "DM77441122", "KTN556677", "Sam Traveler", "+4989555000111"] {
         assert!(!text.contains(secret), "{secret} is in the store file in clear");
     }
+    for admin in ["admin@alpine.demo", "root@platform.demo"] {
+        let totp = api.user(admin).totp_secret.clone().unwrap();
+        assert!(!text.contains(&totp), "{admin}'s TOTP secret is in the store file in clear");
+    }
     assert!(text.contains("v1.1."), "sealed envelopes are there");
 }
 
@@ -199,7 +203,18 @@ async fn app_with(keys: Arc<dyn KeyService>, dir: &std::path::Path) -> (App, sha
 #[tokio::test]
 async fn a_failing_key_service_fails_closed_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let (app, creds) = app_with(Arc::new(UnavailableKeyService), dir.path()).await;
+    let ring = Arc::new(LocalKeyRing::open_or_create(&dir.path().join("master.key")).unwrap());
+    let (seeded, creds) = app_with(ring, dir.path()).await;
+    // The same data, served by a container whose key service is down.
+    let ports = Ports {
+        store: seeded.store.clone(),
+        secrets: seeded.secrets.clone(),
+        keys: Arc::new(UnavailableKeyService),
+        alerts: Arc::new(LocalAlertSink::log_only()),
+        objects: Arc::new(shared::objects::NoObjectStore),
+        clock: Arc::new(SystemClock),
+    };
+    let app = App::new(Config::local(vec![]), ports);
     let traveler = creds.users.iter().find(|u| u.email == "traveler@alpine.demo").unwrap();
     let token = sign_in(&app, traveler).await;
     let (status, body) = call(&app, RouteId::ProfileMePut, None, Some(&token), Some(profile())).await;
@@ -219,13 +234,16 @@ async fn steady_traffic_costs_one_key_service_call_per_container() {
     let (app, creds) = app_with(counting.clone(), dir.path()).await;
     let traveler = creds.users.iter().find(|u| u.email == "traveler@alpine.demo").unwrap();
     let token = sign_in(&app, traveler).await;
+    // Seeding sealed the admins' TOTP secrets: one data key per tenant (and the platform's).
+    let (seeded, _) = counting.calls();
+    assert_eq!(seeded, 3);
     for i in 0..100 {
         let mut p = profile();
         p["given_names"] = json!(format!("Tess {i}"));
         let (status, body) = call(&app, RouteId::ProfileMePut, None, Some(&token), Some(p)).await;
         assert_eq!(status, 200, "{body}");
     }
-    assert_eq!(counting.calls(), (1, 0), "100 writes of 8 sealed fields: one GenerateDataKey");
+    assert_eq!(counting.calls(), (seeded, 0), "100 writes of 8 sealed fields: no further key-service call");
     // A second container: reads cost one Decrypt in all.
     let counting2 = Arc::new(CountingKeyService::new(ring));
     let ports = Ports {
@@ -260,7 +278,7 @@ async fn kms_on_moto_refuses_a_data_key_under_another_tenants_context() {
 #[tokio::test]
 async fn on_dynamodb_and_kms_nothing_is_in_clear_and_moved_ciphertext_fails() {
     let (app, table) = crate::aws_adapters::aws_app().await;
-    let creds = shared::seed::seed_demo(&app.store, &app.clock.now_rfc3339()).await.unwrap();
+    let creds = shared::seed::seed_demo(&app).await.unwrap();
     let find = |email: &str| creds.users.iter().find(|u| u.email == email).unwrap().clone();
     let (t1, t2, other) = (find("traveler@alpine.demo"), find("executive@alpine.demo"), find("traveler@harbor.demo"));
     for u in [&t1, &t2, &other] {

@@ -205,6 +205,6 @@ pub async fn embedded_app(
     let ports =
         shared::app::Ports { store, secrets: Arc::new(secrets), keys, alerts, objects, clock: Arc::new(shared::clock::SystemClock) };
     let app = shared::app::App::new(shared::config::Config::local(vec![]), ports);
-    let creds = shared::seed::seed_demo(&app.store, &app.clock.now_rfc3339()).await.unwrap();
+    let creds = shared::seed::seed_demo(&app).await.unwrap();
     (app, creds)
 }

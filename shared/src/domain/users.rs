@@ -20,7 +20,7 @@ pub enum UserStatus {
 
 #[derive(Clone, Serialize, Deserialize)]
 pub struct TotpEnrolment {
-    /// Base32 secret. Restricted data: encrypted at rest by the security-services work.
+    /// The base32 secret, sealed (restricted data): see [`seal_totp_secret`].
     pub secret: String,
     pub confirmed: bool,
     #[serde(default)]
@@ -79,6 +79,14 @@ impl UserHome {
         match self {
             UserHome::Tenant(scope) => scope.key(Collection::User, id.as_str()),
             UserHome::Platform => platform::root_user(id.as_str()),
+        }
+    }
+
+    /// The key space that seals this user's restricted fields (the platform's for root admins).
+    pub(crate) fn sealing_scope(&self) -> TenantScope {
+        match self {
+            UserHome::Tenant(scope) => scope.clone(),
+            UserHome::Platform => TenantScope::trusted(TenantId::platform()),
         }
     }
 
@@ -165,7 +173,8 @@ pub async fn list(
 
 /// A new root admin for a new environment: a one-time password and a confirmed TOTP secret,
 /// both returned once to the operator.
-pub async fn create_root_admin(store: &Store, email: &str, name: &str, now: &str) -> ApiResult<(UserRecord, String, String)> {
+pub async fn create_root_admin(app: &crate::app::App, email: &str, name: &str) -> ApiResult<(UserRecord, String, String)> {
+    let now = app.clock.now_rfc3339();
     let mut e = Vec::new();
     let email = normalise_email(email);
     super::validate::check_email("email", &email, &mut e);
@@ -173,8 +182,10 @@ pub async fn create_root_admin(store: &Store, email: &str, name: &str, now: &str
     super::validate::into_result(e)?;
     let password = super::tenants::initial_password();
     let secret = crate::auth::totp::generate_secret();
+    let id = UserId::generate();
+    let sealed = seal_totp_secret(app, &UserHome::Platform, &id, &secret).await?;
     let user = UserRecord {
-        id: UserId::generate(),
+        id,
         tenant_id: None,
         email,
         name: name.trim().to_string(),
@@ -182,10 +193,25 @@ pub async fn create_root_admin(store: &Store, email: &str, name: &str, now: &str
         arranger_scope: None,
         status: UserStatus::Active,
         password_hash: crate::auth::password::hash(&password),
-        totp: Some(TotpEnrolment { secret: secret.clone(), confirmed: true, last_step: None }),
-        created_at: now.into(),
-        updated_at: now.into(),
+        totp: Some(TotpEnrolment { secret: sealed, confirmed: true, last_step: None }),
+        created_at: now.clone(),
+        updated_at: now,
     };
-    create(store, &UserHome::Platform, &user).await?;
+    create(&app.store, &UserHome::Platform, &user).await?;
     Ok((user, password, secret))
+}
+
+fn totp_item_ref(user: &UserId) -> String {
+    format!("USER/{user}")
+}
+
+/// Seals a TOTP secret under the user's tenant key (the platform's for root admins).
+pub async fn seal_totp_secret(app: &crate::app::App, home: &UserHome, user: &UserId, secret: &str) -> ApiResult<String> {
+    app.keyring.seal(&app.store, &home.sealing_scope(), &totp_item_ref(user), "totp_secret", secret.as_bytes(), app.clock.now()).await
+}
+
+/// Opens a sealed TOTP secret; anything that does not open is an integrity failure.
+pub async fn open_totp_secret(app: &crate::app::App, home: &UserHome, user: &UserId, sealed: &str) -> ApiResult<String> {
+    let plain = app.keyring.open(&app.store, &home.sealing_scope(), &totp_item_ref(user), "totp_secret", sealed, app.clock.now()).await?;
+    String::from_utf8(plain).map_err(|_| ApiError::IntegrityFailure)
 }

@@ -90,7 +90,9 @@ pub async fn login(app: &App, call: &Call) -> ApiResult<Reply> {
     let mut amr = vec!["pwd"];
     if let Some(enrolment) = user.totp.as_ref().filter(|t| t.confirmed) {
         let code = body.totp.as_deref().ok_or(ApiError::SecondFactorRequired)?;
-        let Some(step) = totp::verify(&enrolment.secret, code, now, enrolment.last_step) else {
+        let home = UserHome::of(user.tenant_id.as_ref());
+        let secret = users::open_totp_secret(app, &home, &user.id, &enrolment.secret).await?;
+        let Some(step) = totp::verify(&secret, code, now, enrolment.last_step) else {
             record_failure(app, &email, throttle, throttle_version, call).await?;
             return Err(ApiError::InvalidCredentials);
         };
@@ -130,7 +132,8 @@ pub async fn totp_enroll(app: &App, call: &Call) -> ApiResult<Reply> {
         return Err(ApiError::Conflict("a second factor is already enrolled".into()));
     }
     let secret = totp::generate_secret();
-    user.totp = Some(TotpEnrolment { secret: secret.clone(), confirmed: false, last_step: None });
+    let sealed = users::seal_totp_secret(app, &home, &user.id, &secret).await?;
+    user.totp = Some(TotpEnrolment { secret: sealed, confirmed: false, last_step: None });
     user.updated_at = app.clock.now_rfc3339();
     users::save(&app.store, &home, &user, version).await?;
     let uri = totp::otpauth_uri("Travel Platform", &user.email, &secret);
@@ -153,7 +156,8 @@ pub async fn totp_verify(app: &App, call: &Call) -> ApiResult<Reply> {
         .as_mut()
         .filter(|t| !t.confirmed)
         .ok_or_else(|| ApiError::Conflict("no enrolment is pending; call /v1/auth/totp/enroll first".into()))?;
-    let step = totp::verify(&enrolment.secret, body.code.trim(), app.clock.now(), None)
+    let secret = users::open_totp_secret(app, &home, &p.user_id, &enrolment.secret).await?;
+    let step = totp::verify(&secret, body.code.trim(), app.clock.now(), None)
         .ok_or_else(|| ApiError::validation("code", "is not the current code of the enrolled secret"))?;
     enrolment.confirmed = true;
     enrolment.last_step = Some(step);
