@@ -1,6 +1,7 @@
 //! Synthetic demo data for the local API: a root admin and two demo companies with one user
 //! per role, so the permission matrix and tenant isolation can be tried by hand.
 
+use crate::app::App;
 use crate::auth::{password, token, totp};
 use crate::config::{LOCAL_CURSOR_KEY, LOCAL_SIGNING_KEY, LOCAL_VERIFICATION_KEYS};
 use crate::domain::company::{CompanySettings, CostCenter, LegalEntity, Office};
@@ -10,7 +11,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::{random_token, TenantId, UserId};
 use crate::rbac::{ArrangerScope, Role};
 use crate::secrets::LocalSecrets;
-use crate::app::App;
 use crate::tenancy::TenantScope;
 use serde::Serialize;
 

@@ -13,8 +13,7 @@ async fn a_new_root_admin_signs_in_with_its_one_time_password_and_totp() {
     let dir = tempfile::tempdir().unwrap();
     let keys = Arc::new(LocalKeyRing::open_or_create(&dir.path().join("master.key")).unwrap());
     let (app, _) = embedded_app(dir.path(), keys, Arc::new(LocalAlertSink::log_only())).await;
-    let (user, password, secret) =
-        shared::domain::users::create_root_admin(&app, "Ops@Platform.demo", "Ops").await.unwrap();
+    let (user, password, secret) = shared::domain::users::create_root_admin(&app, "Ops@Platform.demo", "Ops").await.unwrap();
     assert_eq!(user.email, "ops@platform.demo");
     let (status, body) = call(&app, RouteId::Login, None, None, Some(json!({"email": "ops@platform.demo", "password": password}))).await;
     assert_eq!(status, 401, "the second factor is mandatory: {body}");

@@ -82,8 +82,7 @@ async fn run(app: &App, command: &str, args: &[String]) -> Result<serde_json::Va
         "create-root-admin" => {
             let email = flag(args, "--email").ok_or("--email is required")?;
             let name = flag(args, "--name").ok_or("--name is required")?;
-            let (user, password, totp) =
-                shared::domain::users::create_root_admin(&app, &email, &name).await.map_err(err)?;
+            let (user, password, totp) = shared::domain::users::create_root_admin(app, &email, &name).await.map_err(err)?;
             Ok(json!({
                 "user_id": user.id, "email": user.email, "initial_password": password, "totp_secret": totp,
                 "note": "shown once: add the TOTP secret to an authenticator app and store the password safely"
@@ -91,7 +90,7 @@ async fn run(app: &App, command: &str, args: &[String]) -> Result<serde_json::Va
         }
         "seed-demo" => {
             shared::seed::ensure_seeding_allowed(&app.config.environment)?;
-            let creds = shared::seed::seed_demo(&app).await.map_err(err)?;
+            let creds = shared::seed::seed_demo(app).await.map_err(err)?;
             serde_json::to_value(creds).map_err(|e| e.to_string())
         }
         "verify-audit" => {
