@@ -19,3 +19,12 @@ fn committed_openapi_matches_the_route_table() {
         assert_eq!(op["operationId"], r.function, "{} {}", r.method, r.path);
     }
 }
+
+#[test]
+fn the_readme_lists_every_route() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    for r in ROUTES {
+        let row = format!("| {} | {} | {} |", r.method, r.path, r.function);
+        assert!(readme.contains(&row), "README.md lacks the row {row}");
+    }
+}
