@@ -26,3 +26,4 @@ pub mod secrets;
 pub mod seed;
 pub mod store;
 pub mod tenancy;
+pub mod travel;

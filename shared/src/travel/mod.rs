@@ -1,0 +1,10 @@
+//! Travel: airports and distances, the supplier port with its offline sandbox supplier, carbon
+//! methodologies, and offer search.
+
+pub mod airports;
+pub mod carbon;
+pub mod money;
+pub mod offers;
+pub mod sandbox;
+pub mod search;
+pub mod supplier;

@@ -1,0 +1,1 @@
+//! Flight, rail and hotel search.
