@@ -1,0 +1,267 @@
+"""Unit tests of the Runtime API emulator and the recording proxy (standard library unittest).
+
+    python3 tests/perf/test_runtime_api.py        # or: python3 -m unittest discover tests/perf
+
+A fake runtime client written here drives the protocol; a real Rust binary (the bare
+lambda_http function) drives it too. The binary is looked up in $PERF_BARE_BIN, then
+target/perf-quick/bare, target/release/bare, target/debug/bare; without one the real-binary tests
+are skipped, except under CI=true, where a missing binary is a failure.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path.insert(0, str(HERE))
+from aws_proxy import AwsProxy, classify  # noqa: E402
+from runtime_api import RuntimeApi  # noqa: E402
+
+BASE = "/2018-06-01/runtime"
+
+
+class FakeRuntime:
+    """What a custom runtime does, over one kept-alive connection like the real clients."""
+
+    def __init__(self, address: str):
+        host, port = address.split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=10)
+
+    def request(self, method, path, body=None, headers=None):
+        self.conn.request(method, path, body=body, headers=headers or {})
+        r = self.conn.getresponse()
+        return r.status, dict(r.getheaders()), r.read()
+
+    def next(self):
+        return self.request("GET", BASE + "/invocation/next")
+
+    def respond(self, rid, body: bytes):
+        return self.request("POST", f"{BASE}/invocation/{rid}/response", body, {"Content-Type": "application/json"})
+
+    def error(self, rid, error_type: str, message: str):
+        body = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+        return self.request("POST", f"{BASE}/invocation/{rid}/error", body, {"Lambda-Runtime-Function-Error-Type": error_type})
+
+    def init_error(self, error_type: str, message: str):
+        body = json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+        return self.request("POST", BASE + "/init/error", body, {"Lambda-Runtime-Function-Error-Type": error_type})
+
+
+def in_thread(fn):
+    t = threading.Thread(target=fn, daemon=True)
+    t.start()
+    return t
+
+
+class ProtocolTest(unittest.TestCase):
+    def setUp(self):
+        self.api = RuntimeApi(function_name="unit", timeout_seconds=5).start()
+        self.addCleanup(self.api.stop)
+        self.clients = []
+        self.addCleanup(lambda: [c.conn.close() for c in self.clients])
+
+    def client(self) -> FakeRuntime:
+        c = FakeRuntime(self.api.address)
+        self.clients.append(c)
+        return c
+
+    def test_next_blocks_until_an_event_is_queued_and_a_response_completes_it(self):
+        client = self.client()
+        got = {}
+
+        def runtime():
+            got["next"] = client.next()
+            status, headers, body = got["next"]
+            rid = headers["Lambda-Runtime-Aws-Request-Id"]
+            got["post"] = client.respond(rid, json.dumps({"echo": json.loads(body)}).encode())
+
+        t = in_thread(runtime)
+        self.assertTrue(self.api.wait_first_next(5))
+        time.sleep(0.1)
+        self.assertNotIn("next", got, "next must block while no event is queued")
+        inv = self.api.invoke({"hello": "world"}, timeout=5)
+        t.join(5)
+        status, headers, body = got["next"]
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(body), {"hello": "world"})
+        self.assertEqual(headers["Lambda-Runtime-Aws-Request-Id"], inv.request_id)
+        self.assertGreater(int(headers["Lambda-Runtime-Deadline-Ms"]), time.time() * 1000)
+        self.assertEqual(headers["Lambda-Runtime-Invoked-Function-Arn"], "arn:aws:lambda:eu-central-1:123456789012:function:unit")
+        self.assertTrue(headers["Lambda-Runtime-Trace-Id"].startswith("Root=1-"))
+        self.assertEqual(got["post"][0], 202)
+        self.assertEqual(inv.outcome, "response")
+        self.assertEqual(inv.json(), {"echo": {"hello": "world"}})
+        self.assertIsNotNone(self.api.first_next_at)
+        self.assertLessEqual(inv.queued_at, inv.delivered_at)
+        self.assertLessEqual(inv.delivered_at, inv.done_at)
+
+    def test_invocations_run_in_order_over_one_connection(self):
+        client = self.client()
+
+        def runtime():
+            for _ in range(3):
+                _, headers, body = client.next()
+                client.respond(headers["Lambda-Runtime-Aws-Request-Id"], body)
+
+        in_thread(runtime)
+        answers = [self.api.invoke({"n": i}, timeout=5).json()["n"] for i in range(3)]
+        self.assertEqual(answers, [0, 1, 2])
+        self.assertEqual(self.api.next_calls, 3)
+
+    def test_a_handler_error_reaches_error(self):
+        client = self.client()
+        got = {}
+
+        def runtime():
+            _, headers, _ = client.next()
+            got["post"] = client.error(headers["Lambda-Runtime-Aws-Request-Id"], "Handler.Boom", "it broke")
+
+        t = in_thread(runtime)
+        inv = self.api.invoke("{}", timeout=5)
+        t.join(5)
+        self.assertEqual(got["post"][0], 202)
+        self.assertEqual(inv.outcome, "error")
+        self.assertEqual(inv.error_type, "Handler.Boom")
+        self.assertEqual(inv.json()["errorMessage"], "it broke")
+
+    def test_an_init_error_reaches_init_error(self):
+        client = self.client()
+        status, _, _ = client.init_error("Runtime.ConfigError", "set TABLE_NAME")
+        self.assertEqual(status, 202)
+        self.assertTrue(self.api.wait_init_error(1))
+        self.assertEqual(self.api.init_error.error_type, "Runtime.ConfigError")
+        self.assertEqual(json.loads(self.api.init_error.body)["errorMessage"], "set TABLE_NAME")
+        self.assertIsNone(self.api.first_next_at)
+
+    def test_an_unknown_request_id_is_refused(self):
+        status, _, body = self.client().respond("no-such-id", b"{}")
+        self.assertEqual(status, 400)
+        self.assertIn(b"InvalidRequestID", body)
+
+    def test_a_chunked_response_is_read_whole(self):
+        client = self.client()
+
+        def runtime():
+            _, headers, _ = client.next()
+            rid = headers["Lambda-Runtime-Aws-Request-Id"]
+            client.conn.request("POST", f"{BASE}/invocation/{rid}/response", body=iter([b'{"a":', b"1}"]), encode_chunked=True)
+            client.conn.getresponse().read()
+
+        in_thread(runtime)
+        self.assertEqual(self.api.invoke("{}", timeout=5).json(), {"a": 1})
+
+
+class ProxyTest(unittest.TestCase):
+    def test_classifies_json_and_rest_protocols(self):
+        auth = "AWS4-HMAC-SHA256 Credential=AKID/20260101/eu-central-1/{}/aws4_request, SignedHeaders=host, Signature=x"
+        self.assertEqual(classify("POST", "/", {"Authorization": auth.format("dynamodb"), "X-Amz-Target": "DynamoDB_20120810.GetItem"}), ("dynamodb", "GetItem"))
+        self.assertEqual(classify("POST", "/", {"Authorization": auth.format("kms"), "X-Amz-Target": "TrentService.Decrypt"}), ("kms", "Decrypt"))
+        self.assertEqual(classify("PUT", "/bucket/a/b.jsonl?x-id=PutObject", {"Authorization": auth.format("s3")}), ("s3", "PUTObject"))
+
+    def test_forwards_and_records_each_call(self):
+        class Upstream(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                out = json.dumps({"target": self.headers["X-Amz-Target"], "len": len(body)}).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                self.wfile.write(out)
+
+        up = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+        in_thread(up.serve_forever)
+        self.addCleanup(up.server_close)
+        self.addCleanup(up.shutdown)
+        proxy = AwsProxy(f"http://127.0.0.1:{up.server_address[1]}").start()
+        self.addCleanup(proxy.stop)
+        host, port = proxy.url.rsplit(":", 1)
+        conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=5)
+        auth = "AWS4-HMAC-SHA256 Credential=AKID/20260101/eu-central-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=x"
+        for _ in range(2):
+            conn.request("POST", "/", body=b"{}", headers={"Authorization": auth, "X-Amz-Target": "secretsmanager.GetSecretValue"})
+            r = conn.getresponse()
+            self.assertEqual(json.loads(r.read()), {"target": "secretsmanager.GetSecretValue", "len": 2})
+        conn.close()
+        calls = proxy.since(0)
+        self.assertEqual([c.key for c in calls], ["secretsmanager:GetSecretValue"] * 2)
+        self.assertTrue(all(c.status == 200 and c.end >= c.start for c in calls))
+
+
+def find_bare() -> Path | None:
+    named = os.environ.get("PERF_BARE_BIN")
+    if named:  # named explicitly (run-quick.sh): it must be there
+        return Path(named) if Path(named).is_file() else None
+    candidates = [str(ROOT / "target" / p / "bare") for p in ("perf-quick", "release", "debug")]
+    for c in candidates:
+        if c and Path(c).is_file() and os.access(c, os.X_OK):
+            return Path(c)
+    return None
+
+
+class RealBinaryTest(unittest.TestCase):
+    """The bare lambda_http function (lambda_runtime 1.5) against the emulator."""
+
+    def setUp(self):
+        self.binary = find_bare()
+        if self.binary is None:
+            if os.environ.get("PERF_BARE_BIN") or os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+                self.fail("no bare binary (build it: cargo build --profile perf-quick -p bare-lambda --bin bare)")
+            self.skipTest("no bare binary built")
+        self.api = RuntimeApi(function_name="bare", timeout_seconds=10).start()
+        self.addCleanup(self.api.stop)
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "AWS_LAMBDA_RUNTIME_API": self.api.address,
+            "AWS_LAMBDA_FUNCTION_NAME": "bare",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_REGION": "eu-central-1",
+        }
+        self.proc = subprocess.Popen([str(self.binary)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+        def stop():
+            self.proc.kill()
+            self.proc.wait()
+            self.proc.stderr.close()
+
+        self.addCleanup(stop)
+
+    def test_an_api_gateway_event_gets_its_answer_on_response(self):
+        self.assertTrue(self.api.wait_first_next(10), "the binary never called next")
+        event = (ROOT / "events" / "health.json").read_text()
+        for _ in range(3):
+            inv = self.api.invoke(event, timeout=10)
+            self.assertEqual(inv.outcome, "response")
+            self.assertEqual(inv.json()["statusCode"], 200)
+            self.assertEqual(json.loads(inv.json()["body"]), {"ok": True})
+
+    def test_an_event_it_cannot_read_reaches_error_and_the_function_goes_on(self):
+        self.assertTrue(self.api.wait_first_next(10))
+        bad = self.api.invoke("[1, 2, 3]", timeout=10)
+        self.assertEqual(bad.outcome, "error")
+        self.assertIn("errorType", bad.json())
+        good = self.api.invoke((ROOT / "events" / "health.json").read_text(), timeout=10)
+        self.assertEqual(good.outcome, "response")
+
+
+if __name__ == "__main__":
+    result = unittest.main(verbosity=2, exit=False).result
+    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    skipped = len(result.skipped)
+    print(f"{result.testsRun - failed - skipped} passed, {failed} failed, {skipped} skipped")
+    sys.exit(1 if failed or not result.wasSuccessful() else 0)
