@@ -1,6 +1,7 @@
 //! Domain records and their storage, written once on the table port.
 
 pub mod company;
+pub mod policy;
 pub mod profile;
 pub mod tenants;
 pub mod users;
