@@ -51,6 +51,12 @@ pub enum RouteId {
     ProfileUserPut,
     AuditList,
     AuditVerify,
+    SearchFlights,
+    SearchRail,
+    SearchHotels,
+    CarbonMethodologies,
+    PolicyGet,
+    PolicyPut,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -231,6 +237,44 @@ pub const ROUTES: &[Route] = &[
         Requires(P::ReadAuditLog),
         Resource::None,
         "Verify the audit trail's hash chain",
+    ),
+    route(
+        RouteId::SearchFlights,
+        "POST",
+        "/v1/search/flights",
+        "search-flights",
+        Requires(P::BookForSelf),
+        Resource::None,
+        "Search flights with price, CO2e and policy verdict",
+    ),
+    route(RouteId::SearchRail, "POST", "/v1/search/rail", "search-rail", Requires(P::BookForSelf), Resource::None, "Search rail journeys"),
+    route(
+        RouteId::SearchHotels,
+        "POST",
+        "/v1/search/hotels",
+        "search-hotels",
+        Requires(P::BookForSelf),
+        Resource::None,
+        "Search hotel stays",
+    ),
+    route(
+        RouteId::CarbonMethodologies,
+        "GET",
+        "/v1/carbon/methodologies",
+        "carbon-methodologies",
+        Requires(P::ReadCompanySettings),
+        Resource::None,
+        "Carbon methodologies with their sources",
+    ),
+    route(RouteId::PolicyGet, "GET", "/v1/policy", "policy-get", Requires(P::ReadPolicy), Resource::None, "Read the travel policy"),
+    route(
+        RouteId::PolicyPut,
+        "PUT",
+        "/v1/policy",
+        "policy-put",
+        Requires(P::WritePolicy),
+        Resource::None,
+        "Replace the travel policy (versioned)",
     ),
 ];
 

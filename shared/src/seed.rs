@@ -58,11 +58,12 @@ struct Company {
     name: &'static str,
     country: &'static str,
     city: &'static str,
+    methodology: &'static str,
 }
 
 const COMPANIES: [Company; 2] = [
-    Company { slug: "alpine", name: "Alpine Demo GmbH", country: "DE", city: "Munich" },
-    Company { slug: "harbor", name: "Harbor Demo Ltd", country: "GB", city: "Bristol" },
+    Company { slug: "alpine", name: "Alpine Demo GmbH", country: "DE", city: "Munich", methodology: "desnz-2025" },
+    Company { slug: "harbor", name: "Harbor Demo Ltd", country: "GB", city: "Bristol", methodology: "epa-2025" },
 ];
 
 /// One demo account to create.
@@ -72,6 +73,7 @@ struct Account<'a> {
     role: Role,
     arranger_scope: Option<ArrangerScope>,
     totp: bool,
+    department: Option<&'a str>,
 }
 
 /// Where the account goes: the platform, or a tenant (with its display name for the file).
@@ -98,6 +100,8 @@ impl Home<'_> {
             name: account.name.into(),
             roles: vec![account.role],
             arranger_scope: account.arranger_scope,
+            department: account.department.map(str::to_string),
+            cost_center: account.department.map(|d| if d == "Engineering" { "CC-200".to_string() } else { "CC-100".to_string() }),
             status: UserStatus::Active,
             password_hash: password::hash(&pwd),
             totp: sealed.map(|s| TotpEnrolment { secret: s, confirmed: true, last_step: None }),
@@ -122,7 +126,7 @@ impl Home<'_> {
 }
 
 fn account(email: String, name: &str, role: Role) -> Account<'_> {
-    Account { email, name, role, arranger_scope: None, totp: false }
+    Account { email, name, role, arranger_scope: None, totp: false, department: None }
 }
 
 /// Seeds the demo data into an empty store and returns every credential.
@@ -160,11 +164,13 @@ pub async fn seed_demo(app: &App) -> ApiResult<DemoCredentials> {
                 CostCenter { code: "CC-100".into(), name: "Sales".into() },
                 CostCenter { code: "CC-200".into(), name: "Engineering".into() },
             ],
+            carbon_methodology: Some(company.methodology.into()),
         };
         store.update(settings.item(&scope, 1)?).await?;
 
-        out.push(home.add(account(email("traveler"), "Tess Traveler", Role::Traveler)).await?);
-        let executive = home.add(account(email("executive"), "Erin Executive", Role::Traveler)).await?;
+        out.push(home.add(Account { department: Some("Sales"), ..account(email("traveler"), "Tess Traveler", Role::Traveler) }).await?);
+        let executive =
+            home.add(Account { department: Some("Executive"), ..account(email("executive"), "Erin Executive", Role::Traveler) }).await?;
         let in_scope = ArrangerScope::Assigned { user_ids: vec![executive.user_id.clone()] };
         out.push(executive);
         out.push(home.add(account(email("reporting"), "Rita Reporting", Role::ReportingAdmin)).await?);

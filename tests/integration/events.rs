@@ -6,6 +6,10 @@ use shared::http::handle;
 use shared::lambda::from_lambda;
 use shared::routes::{Route, ROUTES};
 
+fn days_ahead(days: i64) -> String {
+    (time::OffsetDateTime::now_utc().date() + time::Duration::days(days)).to_string()
+}
+
 fn expected_status(function: &str) -> u16 {
     match function {
         "tenants-create" | "users-create" | "auth-totp-enroll" | "tenant-keys-rotate" => 201,
@@ -47,6 +51,9 @@ async fn every_event_runs_through_its_handler() {
             .replace("{{email}}", &traveler.email)
             .replace("{{password}}", &traveler.password)
             .replace("{{totp}}", "123456")
+            .replace("{{date+30}}", &days_ahead(30))
+            .replace("{{date+32}}", &days_ahead(32))
+            .replace("{{date+37}}", &days_ahead(37))
             .replace("u_demo0000000001", if route.function.starts_with("profile-user") { &executive } else { &traveler.user_id })
             .replace("t_demo0000000001", &tenant);
         let event: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -11,3 +11,4 @@ mod openapi;
 mod operator;
 mod security;
 mod template;
+mod travel;

@@ -106,7 +106,23 @@ const HTTP: &[(&str, Target, [u16; 5])] = &[
     ("audit-list", Target::Foreign, [200, 404, 404, 404, 404]),
     ("audit-verify", Target::Own, [200, 200, 403, 403, 403]),
     ("audit-verify", Target::Foreign, [200, 404, 404, 404, 404]),
+    ("search-flights", Target::Own, [403, 200, 200, 200, 200]),
+    ("search-flights", Target::Foreign, [403, 404, 404, 404, 404]),
+    ("search-rail", Target::Own, [403, 200, 200, 200, 200]),
+    ("search-rail", Target::Foreign, [403, 404, 404, 404, 404]),
+    ("search-hotels", Target::Own, [403, 200, 200, 200, 200]),
+    ("search-hotels", Target::Foreign, [403, 404, 404, 404, 404]),
+    ("carbon-methodologies", Target::Own, [200, 200, 200, 200, 200]),
+    ("carbon-methodologies", Target::Foreign, [200, 404, 404, 404, 404]),
+    ("policy-get", Target::Own, [200, 200, 200, 200, 200]),
+    ("policy-get", Target::Foreign, [200, 404, 404, 404, 404]),
+    ("policy-put", Target::Own, [200, 200, 403, 403, 403]),
+    ("policy-put", Target::Foreign, [200, 404, 404, 404, 404]),
 ];
+
+fn in_days(days: i64) -> String {
+    (time::OffsetDateTime::now_utc().date() + time::Duration::days(days)).to_string()
+}
 
 struct Fixture {
     alpine: String,
@@ -221,6 +237,28 @@ async fn request_for(api: &TestApi, fx: &Fixture, function: &str, caller: &str, 
         }
         "audit-list" => ("GET".into(), root_scoped("/v1/audit"), None),
         "audit-verify" => ("GET".into(), root_scoped("/v1/audit/verify"), None),
+        "search-flights" => (
+            "POST".into(),
+            root_scoped("/v1/search/flights"),
+            Some(json!({"origin": "MUC", "destination": "LHR", "depart_on": in_days(20)})),
+        ),
+        "search-rail" => {
+            ("POST".into(), root_scoped("/v1/search/rail"), Some(json!({"origin": "MUC", "destination": "BER", "depart_on": in_days(20)})))
+        }
+        "search-hotels" => (
+            "POST".into(),
+            root_scoped("/v1/search/hotels"),
+            Some(json!({"city": "MUC", "check_in": in_days(20), "check_out": in_days(22)})),
+        ),
+        "carbon-methodologies" => ("GET".into(), root_scoped("/v1/carbon/methodologies"), None),
+        "policy-get" => ("GET".into(), root_scoped("/v1/policy"), None),
+        "policy-put" => {
+            // Replace the policy at the version in force, read by root.
+            let root_token = api.token("root@platform.demo").await;
+            let (_, _, current) = api.call("GET", &format!("/v1/policy?tenant_id={tenant}"), Some(&root_token), None).await;
+            let body = json!({"rules": {"min_days_in_advance": 3}, "version": current["version"]});
+            ("PUT".into(), root_scoped("/v1/policy"), Some(body))
+        }
         other => panic!("no request recipe for {other}: add the route to the matrix"),
     }
 }

@@ -144,8 +144,12 @@ class _Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
+    def parse_request(self):
+        self._t0 = time.perf_counter()  # the request line is in: count header parsing too
+        return super().parse_request()
+
     def _handle(self):
-        start = time.perf_counter()
+        start = getattr(self, "_t0", None) or time.perf_counter()
         body = self._body()
         if self.path.startswith("/__webhook"):
             self.owner._record(Call(start, time.perf_counter(), "webhook", self.command, 200))

@@ -43,6 +43,10 @@ pub struct CompanySettings {
     pub departments: Vec<String>,
     #[serde(default)]
     pub cost_centers: Vec<CostCenter>,
+    /// The carbon methodology offers and bookings are computed with (see
+    /// `GET /v1/carbon/methodologies`); DESNZ 2025 with radiative forcing when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carbon_methodology: Option<String>,
 }
 
 /// A partial update; unknown fields are refused, never ignored.
@@ -54,6 +58,7 @@ pub struct CompanyPatch {
     pub offices: Option<Vec<Office>>,
     pub departments: Option<Vec<String>>,
     pub cost_centers: Option<Vec<CostCenter>>,
+    pub carbon_methodology: Option<String>,
     /// The version the client read; a mismatch gets 409.
     pub version: Option<u64>,
 }
@@ -97,7 +102,17 @@ impl CompanySettings {
                 e.push(FieldError::new(format!("cost_centers[{i}].code"), "is a duplicate"));
             }
         }
+        if let Some(m) = &self.carbon_methodology {
+            if crate::travel::carbon::methodology(m).is_err() {
+                e.push(FieldError::new("carbon_methodology", "is not a methodology of GET /v1/carbon/methodologies"));
+            }
+        }
         into_result(e)
+    }
+
+    /// The methodology in force for this company.
+    pub fn methodology_id(&self) -> &str {
+        self.carbon_methodology.as_deref().unwrap_or(crate::travel::carbon::DEFAULT_METHODOLOGY)
     }
 
     pub fn apply(&mut self, patch: CompanyPatch) {
@@ -115,6 +130,9 @@ impl CompanySettings {
         }
         if let Some(v) = patch.cost_centers {
             self.cost_centers = v;
+        }
+        if let Some(v) = patch.carbon_methodology {
+            self.carbon_methodology = Some(v);
         }
     }
 

@@ -61,7 +61,11 @@ pub struct Policy {
 fn parse_money(field: &str, v: &Option<String>, errors: &mut Vec<FieldError>) -> Option<Cents> {
     let v = v.as_ref()?;
     let ok = v.split_once('.').map_or(v.len() <= 9 && v.bytes().all(|b| b.is_ascii_digit()), |(a, b)| {
-        !a.is_empty() && a.len() <= 9 && a.bytes().all(|c| c.is_ascii_digit()) && (1..=2).contains(&b.len()) && b.bytes().all(|c| c.is_ascii_digit())
+        !a.is_empty()
+            && a.len() <= 9
+            && a.bytes().all(|c| c.is_ascii_digit())
+            && (1..=2).contains(&b.len())
+            && b.bytes().all(|c| c.is_ascii_digit())
     });
     if !ok {
         errors.push(FieldError::new(field, "must be an amount in EUR such as \"450.00\""));
@@ -85,9 +89,13 @@ impl Rules {
             let mut last = 0;
             for (i, b) in bands.iter().enumerate() {
                 match b.up_to_km {
-                    Some(km) if km <= last => e.push(FieldError::new(f(&format!("cabin_by_distance[{i}].up_to_km")), "bands must grow in distance")),
+                    Some(km) if km <= last => {
+                        e.push(FieldError::new(f(&format!("cabin_by_distance[{i}].up_to_km")), "bands must grow in distance"))
+                    }
                     Some(km) => last = km,
-                    None if i + 1 != bands.len() => e.push(FieldError::new(f(&format!("cabin_by_distance[{i}].up_to_km")), "only the last band may be open-ended")),
+                    None if i + 1 != bands.len() => {
+                        e.push(FieldError::new(f(&format!("cabin_by_distance[{i}].up_to_km")), "only the last band may be open-ended"))
+                    }
                     None => {}
                 }
             }
@@ -184,7 +192,10 @@ pub fn evaluate(rules: &Rules, subject: &Subject<'_>, days_in_advance: i64, co2e
             if let Some(bands) = &rules.cabin_by_distance {
                 let allowed = bands.iter().find(|b| b.up_to_km.is_none_or(|km| *longest_leg_km <= f64::from(km))).map(|b| b.max_cabin);
                 match allowed {
-                    Some(max) if cabin > &max => reasons.push(reason("cabin_above_allowed", format!("{} is above {} allowed for this distance", cabin.as_str(), max.as_str()))),
+                    Some(max) if cabin > &max => reasons.push(reason(
+                        "cabin_above_allowed",
+                        format!("{} is above {} allowed for this distance", cabin.as_str(), max.as_str()),
+                    )),
                     None => reasons.push(reason("cabin_above_allowed", "no cabin is allowed for this distance".into())),
                     _ => {}
                 }
@@ -197,7 +208,10 @@ pub fn evaluate(rules: &Rules, subject: &Subject<'_>, days_in_advance: i64, co2e
             if let Some(pct) = rules.max_percent_over_cheapest {
                 let ceiling = cheapest_comparable.0 + cheapest_comparable.0 * i64::from(pct) / 100;
                 if price.0 > ceiling {
-                    reasons.push(reason("price_over_cheapest", format!("more than {pct}% above the cheapest comparable offer ({} EUR)", cheapest_comparable.decimal())));
+                    reasons.push(reason(
+                        "price_over_cheapest",
+                        format!("more than {pct}% above the cheapest comparable offer ({} EUR)", cheapest_comparable.decimal()),
+                    ));
                 }
             }
             if let Some(below) = rules.rail_instead_of_air_below_km {
@@ -214,10 +228,17 @@ pub fn evaluate(rules: &Rules, subject: &Subject<'_>, days_in_advance: i64, co2e
             }
         }
         Subject::Hotel { city, nightly } => {
-            let city_cap = rules.hotel_nightly_cap_by_city.as_ref().and_then(|m| m.iter().find(|(c, _)| c.eq_ignore_ascii_case(city))).and_then(|(_, v)| cap(&Some(v.clone())));
+            let city_cap = rules
+                .hotel_nightly_cap_by_city
+                .as_ref()
+                .and_then(|m| m.iter().find(|(c, _)| c.eq_ignore_ascii_case(city)))
+                .and_then(|(_, v)| cap(&Some(v.clone())));
             if let Some(limit) = city_cap.or_else(|| cap(&rules.hotel_nightly_cap)) {
                 if nightly > &limit {
-                    reasons.push(reason("hotel_over_cap", format!("{} EUR a night is over the {} EUR cap", nightly.decimal(), limit.decimal())));
+                    reasons.push(reason(
+                        "hotel_over_cap",
+                        format!("{} EUR a night is over the {} EUR cap", nightly.decimal(), limit.decimal()),
+                    ));
                 }
             }
         }
@@ -231,7 +252,14 @@ mod tests {
     use proptest::prelude::*;
 
     fn flight(cabin: Cabin, km: f64, eur: i64, cheapest: i64, rail: bool) -> Subject<'static> {
-        Subject::Flight { cabin, longest_leg_km: km, distance_km: km, price: Cents(eur * 100), cheapest_comparable: Cents(cheapest * 100), rail_offered: rail }
+        Subject::Flight {
+            cabin,
+            longest_leg_km: km,
+            distance_km: km,
+            price: Cents(eur * 100),
+            cheapest_comparable: Cents(cheapest * 100),
+            rail_offered: rail,
+        }
     }
 
     fn company() -> Policy {
@@ -290,7 +318,10 @@ mod tests {
         .unwrap();
         let Err(crate::error::ApiError::Validation(errors)) = bad.validate() else { panic!() };
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["rules.flight_price_cap", "rules.cabin_by_distance[0].up_to_km", "department_overrides.Sales.hotel_nightly_cap"]);
+        assert_eq!(
+            fields,
+            ["rules.flight_price_cap", "rules.cabin_by_distance[0].up_to_km", "department_overrides.Sales.hotel_nightly_cap"]
+        );
         company().validate().unwrap();
     }
 

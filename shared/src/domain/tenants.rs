@@ -85,6 +85,8 @@ pub async fn onboard(store: &Store, now: &str, new: NewTenant, id: Option<Tenant
         name: new.admin_name.trim().to_string(),
         roles: vec![Role::CompanyAdmin],
         arranger_scope: None,
+        department: None,
+        cost_center: None,
         status: UserStatus::Active,
         password_hash: password::hash(&initial_password),
         totp: None,

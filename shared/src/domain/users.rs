@@ -37,6 +37,11 @@ pub struct UserRecord {
     pub roles: Vec<Role>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arranger_scope: Option<ArrangerScope>,
+    /// For department policy overrides and reporting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_center: Option<String>,
     pub status: UserStatus,
     pub password_hash: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -191,6 +196,8 @@ pub async fn create_root_admin(app: &crate::app::App, email: &str, name: &str) -
         name: name.trim().to_string(),
         roles: vec![Role::RootAdmin],
         arranger_scope: None,
+        department: None,
+        cost_center: None,
         status: UserStatus::Active,
         password_hash: crate::auth::password::hash(&password),
         totp: Some(TotpEnrolment { secret: sealed, confirmed: true, last_step: None }),

@@ -7,6 +7,7 @@ mod health;
 mod me;
 mod profiles;
 mod tenants;
+pub mod travel;
 mod users;
 
 use crate::app::App;
@@ -41,5 +42,11 @@ pub async fn dispatch(app: &App, route: RouteId, call: &Call) -> ApiResult<Reply
         RouteId::ProfileUserPut => profiles::user_put(app, call).await,
         RouteId::AuditList => audit::list(app, call).await,
         RouteId::AuditVerify => audit::verify(app, call).await,
+        RouteId::SearchFlights => travel::search_flights(app, call).await,
+        RouteId::SearchRail => travel::search_rail(app, call).await,
+        RouteId::SearchHotels => travel::search_hotels(app, call).await,
+        RouteId::CarbonMethodologies => travel::methodologies(app, call).await,
+        RouteId::PolicyGet => travel::policy_get(app, call).await,
+        RouteId::PolicyPut => travel::policy_put(app, call).await,
     }
 }

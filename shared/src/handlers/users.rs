@@ -27,6 +27,8 @@ fn view(user: &UserRecord, version: u64, grant: Grant) -> Value {
             "name": user.name,
             "roles": user.roles,
             "arranger_scope": user.arranger_scope,
+            "department": user.department,
+            "cost_center": user.cost_center,
             "status": user.status,
             "second_factor": user.totp_enabled(),
             "created_at": user.created_at,
@@ -75,6 +77,10 @@ struct NewUser {
     arranger_scope: Option<ArrangerScope>,
     #[serde(default)]
     password: Option<String>,
+    #[serde(default)]
+    department: Option<String>,
+    #[serde(default)]
+    cost_center: Option<String>,
 }
 
 pub async fn create(app: &App, call: &Call) -> ApiResult<Reply> {
@@ -84,6 +90,11 @@ pub async fn create(app: &App, call: &Call) -> ApiResult<Reply> {
     let mut e = Vec::new();
     check_email("email", &email, &mut e);
     check_text("name", &new.name, 200, &mut e);
+    for (field, value) in [("department", &new.department), ("cost_center", &new.cost_center)] {
+        if let Some(v) = value {
+            check_text(field, v, 100, &mut e);
+        }
+    }
     check_roles(&new.roles, &new.arranger_scope, &mut e);
     if let Some(p) = &new.password {
         if let Err(m) = password::check_strength(p) {
@@ -105,6 +116,8 @@ pub async fn create(app: &App, call: &Call) -> ApiResult<Reply> {
         name: new.name.trim().to_string(),
         roles: new.roles,
         arranger_scope,
+        department: new.department.map(|d| d.trim().to_string()),
+        cost_center: new.cost_center.map(|c| c.trim().to_string()),
         status: UserStatus::Active,
         password_hash: password::hash(&secret),
         totp: None,
@@ -163,6 +176,8 @@ struct UserPatch {
     roles: Option<Vec<Role>>,
     arranger_scope: Option<ArrangerScope>,
     status: Option<UserStatus>,
+    department: Option<String>,
+    cost_center: Option<String>,
     version: Option<u64>,
 }
 
@@ -191,6 +206,12 @@ pub async fn update(app: &App, call: &Call) -> ApiResult<Reply> {
     user.arranger_scope = arranger_scope;
     if let Some(status) = patch.status {
         user.status = status;
+    }
+    if let Some(d) = patch.department {
+        user.department = Some(d.trim().to_string()).filter(|d| !d.is_empty());
+    }
+    if let Some(c) = patch.cost_center {
+        user.cost_center = Some(c.trim().to_string()).filter(|c| !c.is_empty());
     }
     user.updated_at = app.clock.now_rfc3339();
     let version = users::save(&app.store, &home, &user, version).await?;

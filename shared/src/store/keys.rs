@@ -84,6 +84,10 @@ pub enum Collection {
     Job,
     /// The hash-chained audit trail, by sequence number, and its head.
     Audit,
+    /// Travel policy (one versioned item).
+    Policy,
+    /// Search results (offers), kept for a limited time.
+    Search,
     /// Scratch data for the storage contract tests.
     Contract,
 }
@@ -97,6 +101,8 @@ impl Collection {
             Collection::Profile => "PROFILE",
             Collection::Job => "JOB",
             Collection::Audit => "AUDIT",
+            Collection::Policy => "POLICY",
+            Collection::Search => "SEARCH",
             Collection::Contract => "CONTRACT",
         }
     }

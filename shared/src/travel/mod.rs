@@ -4,7 +4,5 @@
 pub mod airports;
 pub mod carbon;
 pub mod money;
-pub mod offers;
 pub mod sandbox;
-pub mod search;
 pub mod supplier;

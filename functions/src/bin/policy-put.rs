@@ -1,0 +1,6 @@
+//! `PUT /v1/policy`: the handler lives once in the shared crate; this is wiring only.
+
+#[tokio::main]
+async fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::run_route("policy-put").await
+}

@@ -1,1 +1,0 @@
-//! Flight, rail and hotel search.
