@@ -296,7 +296,7 @@ async fn run(app: &App, route: &Route, req: ApiRequest, signals: std::sync::Arc<
     }
     let auth = match route.access {
         Access::Public => None,
-        Access::SignedIn | Access::Requires(_) => match authenticate(app, &req).await {
+        Access::SignedIn | Access::Requires(_) | Access::AnyOf(_) => match authenticate(app, &req).await {
             Ok(ctx) => Some(ctx),
             Err(e) => return (Err(e), None),
         },
@@ -315,8 +315,8 @@ async fn run(app: &App, route: &Route, req: ApiRequest, signals: std::sync::Arc<
             }
         }
     }
-    if let (Access::Requires(permission), Some(ctx)) = (route.access, &auth) {
-        if let Err(e) = authorize(app, route, ctx, permission, &req, &signals).await {
+    if let (permissions @ [_, ..], Some(ctx)) = (route.access.permissions(), &auth) {
+        if let Err(e) = authorize(app, route, ctx, permissions, &req, &signals).await {
             return (Err(e), actor);
         }
     }
@@ -369,11 +369,12 @@ async fn authorize(
     app: &App,
     route: &Route,
     ctx: &AuthContext,
-    permission: Permission,
+    permissions: &[Permission],
     req: &ApiRequest,
     signals: &Signals,
 ) -> ApiResult<()> {
-    if ctx.grant(permission) == Grant::Denied {
+    let granted: Vec<Permission> = permissions.iter().copied().filter(|p| ctx.grant(*p) != Grant::Denied).collect();
+    if granted.is_empty() {
         if !resource_visible(app, route.resource, ctx, req).await? {
             if route.resource == Resource::Tenant {
                 signals.raise(Rule::CrossTenantAttempt, format!("named another tenant's id on {}", route.function));
@@ -384,7 +385,7 @@ async fn authorize(
         return Err(ApiError::Forbidden);
     }
     let admin_role = ctx.principal().roles.iter().any(|r| r.requires_second_factor());
-    if permission.is_admin_action() && admin_role && !ctx.principal().has_second_factor() {
+    if granted.iter().all(|p| p.is_admin_action()) && admin_role && !ctx.principal().has_second_factor() {
         return Err(ApiError::SecondFactorMissing);
     }
     Ok(())
@@ -407,6 +408,12 @@ async fn resource_visible(app: &App, resource: Resource, ctx: &AuthContext, req:
             };
             let home = crate::domain::users::UserHome::Tenant(scope);
             Ok(crate::domain::users::load(&app.store, &home, &user_id).await?.is_some())
+        }
+        Resource::Booking => {
+            let Ok(scope) = ctx.tenant_scope(req.query.get("tenant_id").map(String::as_str)) else {
+                return Ok(false);
+            };
+            Ok(crate::domain::bookings::load(&app.store, &scope, id).await?.is_some())
         }
     }
 }

@@ -15,17 +15,27 @@ pub fn document() -> Value {
             },
             "x-lambda-function": r.function,
         });
-        let ok = if r.method == "POST" && !matches!(r.function, "auth-login" | "auth-totp-verify") { "201" } else { "200" };
+        let ok = if r.method == "POST"
+            && !matches!(r.function, "auth-login" | "auth-totp-verify" | "bookings-cancel" | "bookings-approve" | "bookings-reject")
+            && !r.function.starts_with("search-")
+        {
+            "201"
+        } else {
+            "200"
+        };
         op["responses"][ok] = json!({"description": "Success", "content": {"application/json": {"schema": {"type": "object"}}}});
         match r.access {
             Access::Public => op["security"] = json!([]),
             Access::SignedIn => op["x-permission"] = json!("signed_in"),
             Access::Requires(p) => op["x-permission"] = serde_json::to_value(p).unwrap_or_default(),
+            Access::AnyOf(ps) => op["x-permission"] = serde_json::to_value(ps).unwrap_or_default(),
         }
         if r.path.contains("{id}") {
             op["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
         }
-        if matches!(r.method, "POST" | "PATCH" | "PUT") && r.function != "auth-totp-enroll" {
+        if matches!(r.method, "POST" | "PATCH" | "PUT")
+            && !matches!(r.function, "auth-totp-enroll" | "bookings-cancel" | "bookings-approve" | "bookings-reject" | "tenant-keys-rotate")
+        {
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}}}});
         }
         let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));

@@ -14,6 +14,20 @@ pub enum Access {
     SignedIn,
     /// A valid token, then the permission matrix for this permission.
     Requires(Permission),
+    /// A valid token and any of these permissions; the handler decides what each grant reaches
+    /// (own bookings, or others' within the grant).
+    AnyOf(&'static [Permission]),
+}
+
+impl Access {
+    /// The permissions a caller may pass with.
+    pub fn permissions(&self) -> &[Permission] {
+        match self {
+            Access::Requires(p) => std::slice::from_ref(p),
+            Access::AnyOf(ps) => ps,
+            _ => &[],
+        }
+    }
 }
 
 /// The kind of resource a path `{id}` names, so a denied caller gets 404 for ids it may not know.
@@ -22,6 +36,7 @@ pub enum Resource {
     None,
     Tenant,
     User,
+    Booking,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,6 +66,14 @@ pub enum RouteId {
     ProfileUserPut,
     AuditList,
     AuditVerify,
+    BookingsCreate,
+    BookingsList,
+    BookingsGet,
+    BookingsCancel,
+    BookingsApprove,
+    BookingsReject,
+    ApprovalsList,
+    ReportsSummary,
     SearchFlights,
     SearchRail,
     SearchHotels,
@@ -73,7 +96,9 @@ pub struct Route {
     pub summary: &'static str,
 }
 
-use Access::{Public, Requires, SignedIn};
+use Access::{AnyOf, Public, Requires, SignedIn};
+
+const OWN_OR_OTHERS_BOOKINGS: &[Permission] = &[Permission::ManageOwnBookings, Permission::ManageOthersBookings];
 use Permission as P;
 
 pub const ROUTES: &[Route] = &[
@@ -275,6 +300,78 @@ pub const ROUTES: &[Route] = &[
         Requires(P::WritePolicy),
         Resource::None,
         "Replace the travel policy (versioned)",
+    ),
+    route(
+        RouteId::BookingsCreate,
+        "POST",
+        "/v1/bookings",
+        "bookings-create",
+        Requires(P::BookForSelf),
+        Resource::None,
+        "Book a stored offer (Idempotency-Key required)",
+    ),
+    route(
+        RouteId::BookingsList,
+        "GET",
+        "/v1/bookings",
+        "bookings-list",
+        AnyOf(OWN_OR_OTHERS_BOOKINGS),
+        Resource::None,
+        "List bookings (status, traveler and date filters)",
+    ),
+    route(
+        RouteId::BookingsGet,
+        "GET",
+        "/v1/bookings/{id}",
+        "bookings-get",
+        AnyOf(OWN_OR_OTHERS_BOOKINGS),
+        Resource::Booking,
+        "Read a booking",
+    ),
+    route(
+        RouteId::BookingsCancel,
+        "POST",
+        "/v1/bookings/{id}/cancel",
+        "bookings-cancel",
+        AnyOf(OWN_OR_OTHERS_BOOKINGS),
+        Resource::Booking,
+        "Cancel a booking",
+    ),
+    route(
+        RouteId::BookingsApprove,
+        "POST",
+        "/v1/bookings/{id}/approve",
+        "bookings-approve",
+        Requires(P::ApproveBookings),
+        Resource::Booking,
+        "Approve an out-of-policy booking",
+    ),
+    route(
+        RouteId::BookingsReject,
+        "POST",
+        "/v1/bookings/{id}/reject",
+        "bookings-reject",
+        Requires(P::ApproveBookings),
+        Resource::Booking,
+        "Reject an out-of-policy booking",
+    ),
+    route(
+        RouteId::ApprovalsList,
+        "GET",
+        "/v1/approvals",
+        "approvals-list",
+        Requires(P::ApproveBookings),
+        Resource::None,
+        "Bookings waiting for approval",
+    ),
+    route(
+        RouteId::ReportsSummary,
+        "GET",
+        "/v1/reports/summary",
+        "reports-summary",
+        Requires(P::ViewReports),
+        Resource::None,
+        "Trips, spend and CO2e per month, mode, department, cost center, traveler",
     ),
 ];
 

@@ -6,13 +6,73 @@ use shared::http::handle;
 use shared::lambda::from_lambda;
 use shared::routes::{Route, ROUTES};
 
+/// Bookings the booking events act on: one confirmed (read, then cancelled), two waiting for
+/// approval (one approved, one rejected), and an in-policy offer to book.
+struct BookingFixtures {
+    offer: String,
+    confirmed: String,
+    to_approve: String,
+    to_reject: String,
+}
+
+impl BookingFixtures {
+    fn booking_for(&self, function: &str) -> &str {
+        match function {
+            "bookings-approve" => &self.to_approve,
+            "bookings-reject" => &self.to_reject,
+            _ => &self.confirmed,
+        }
+    }
+}
+
+async fn booking_fixtures(api: &TestApi, admin: &str) -> BookingFixtures {
+    let (status, _, _) = api
+        .call(
+            "PUT",
+            "/v1/policy",
+            Some(admin),
+            Some(serde_json::json!({"rules": {"cabin_by_distance": [{"max_cabin": "economy"}]}, "version": 0})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, _, search) = api
+        .call(
+            "POST",
+            "/v1/search/flights",
+            Some(admin),
+            Some(serde_json::json!({"origin": "LHR", "destination": "JFK", "depart_on": days_ahead(30)})),
+        )
+        .await;
+    let offers = search["offers"].as_array().unwrap();
+    let pick = |cabin: &str| offers.iter().find(|o| o["cabin"] == cabin).unwrap()["id"].as_str().unwrap().to_string();
+    let book = |offer: String, key: &'static str| async move {
+        let r = api
+            .client
+            .post(api.url("/v1/bookings"))
+            .bearer_auth(admin)
+            .header("idempotency-key", key)
+            .json(&serde_json::json!({"offer_id": offer}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+        r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string()
+    };
+    BookingFixtures {
+        offer: pick("economy"),
+        confirmed: book(pick("economy"), "fixture-1").await,
+        to_approve: book(pick("business"), "fixture-2").await,
+        to_reject: book(pick("business"), "fixture-3").await,
+    }
+}
+
 fn days_ahead(days: i64) -> String {
     (time::OffsetDateTime::now_utc().date() + time::Duration::days(days)).to_string()
 }
 
 fn expected_status(function: &str) -> u16 {
     match function {
-        "tenants-create" | "users-create" | "auth-totp-enroll" | "tenant-keys-rotate" => 201,
+        "tenants-create" | "users-create" | "auth-totp-enroll" | "tenant-keys-rotate" | "bookings-create" => 201,
         // The sample offboards an active tenant, which must be suspended first.
         "tenants-offboard" => 409,
         // The sample code is a fixed string, not the current code of the pending enrolment.
@@ -31,6 +91,7 @@ async fn every_event_runs_through_its_handler() {
     // The arranger acts on the executive, who is in its scope.
     let arranger = api.token("arranger@alpine.demo").await;
     let executive = api.user("executive@alpine.demo").user_id.clone();
+    let fixtures = booking_fixtures(&api, &admin).await;
     let tenant = traveler.tenant_id.clone().unwrap();
     for route in ROUTES {
         let path = repo_root().join(format!("events/{}.json", route.function));
@@ -51,6 +112,10 @@ async fn every_event_runs_through_its_handler() {
             .replace("{{email}}", &traveler.email)
             .replace("{{password}}", &traveler.password)
             .replace("{{totp}}", "123456")
+            .replace("{{offer_id}}", &fixtures.offer)
+            .replace("{{policy_version}}", "1")
+            .replace("{{booking_id}}", fixtures.booking_for(route.function))
+            .replace("{{month}}", &days_ahead(30)[..7])
             .replace("{{date+30}}", &days_ahead(30))
             .replace("{{date+32}}", &days_ahead(32))
             .replace("{{date+37}}", &days_ahead(37))

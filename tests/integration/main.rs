@@ -3,6 +3,7 @@
 mod alerts;
 mod audit;
 mod aws_adapters;
+mod bookings;
 mod contract;
 mod e2e;
 mod events;

@@ -118,6 +118,22 @@ const HTTP: &[(&str, Target, [u16; 5])] = &[
     ("policy-get", Target::Foreign, [200, 404, 404, 404, 404]),
     ("policy-put", Target::Own, [200, 200, 403, 403, 403]),
     ("policy-put", Target::Foreign, [200, 404, 404, 404, 404]),
+    ("bookings-create", Target::Own, [403, 201, 201, 201, 201]),
+    ("bookings-create", Target::Foreign, [403, 404, 404, 404, 404]),
+    ("bookings-list", Target::Own, [200, 200, 200, 200, 200]),
+    ("bookings-list", Target::Foreign, [200, 404, 404, 404, 404]),
+    ("bookings-get", Target::Own, [200, 200, 200, 200, 403]),
+    ("bookings-get", Target::Foreign, [404, 404, 404, 404, 404]),
+    ("bookings-cancel", Target::Own, [200, 200, 403, 200, 403]),
+    ("bookings-cancel", Target::Foreign, [404, 404, 404, 404, 404]),
+    ("bookings-approve", Target::Own, [403, 200, 403, 403, 403]),
+    ("bookings-approve", Target::Foreign, [404, 404, 404, 404, 404]),
+    ("bookings-reject", Target::Own, [403, 200, 403, 403, 403]),
+    ("bookings-reject", Target::Foreign, [404, 404, 404, 404, 404]),
+    ("approvals-list", Target::Own, [403, 200, 403, 403, 403]),
+    ("approvals-list", Target::Foreign, [403, 404, 404, 404, 404]),
+    ("reports-summary", Target::Own, [200, 200, 200, 403, 403]),
+    ("reports-summary", Target::Foreign, [200, 404, 404, 404, 404]),
 ];
 
 fn in_days(days: i64) -> String {
@@ -132,6 +148,49 @@ struct Fixture {
 }
 
 impl Fixture {
+    /// An offer searched by the caller for itself.
+    async fn offer_for(&self, api: &TestApi, token: &str) -> String {
+        let (status, _, body) = api
+            .call("POST", "/v1/search/flights", Some(token), Some(json!({"origin": "MUC", "destination": "LHR", "depart_on": in_days(20)})))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["offers"][0]["id"].as_str().unwrap().to_string()
+    }
+
+    /// A fresh booking of the executive (alpine) or of the harbor traveler, waiting for approval
+    /// when `pending` (the executive's department may not fly first).
+    async fn booking(&self, api: &TestApi, target: Target, pending: bool) -> String {
+        let who = if target == Target::Own { "executive@alpine.demo" } else { "traveler@harbor.demo" };
+        let token = api.token(who).await;
+        let (_, _, body) = api
+            .call(
+                "POST",
+                "/v1/search/flights",
+                Some(&token),
+                Some(json!({"origin": "LHR", "destination": "JFK", "depart_on": in_days(20)})),
+            )
+            .await;
+        let cabin = if pending { "first" } else { "economy" };
+        let offer = body["offers"].as_array().unwrap().iter().find(|o| o["cabin"] == cabin && o["stops"] == 0).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let key = integration_tests::unique("k");
+        let r = api
+            .client
+            .post(api.url("/v1/bookings"))
+            .bearer_auth(&token)
+            .header("idempotency-key", key)
+            .json(&json!({"offer_id": offer}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+        let b: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(b["status"], if pending { "pending_approval" } else { "confirmed" }, "{b}");
+        b["id"].as_str().unwrap().to_string()
+    }
+
     /// A new tenant, suspended, for root's offboarding rows.
     async fn suspended_tenant(&self, api: &TestApi) -> String {
         let root = api.token("root@platform.demo").await;
@@ -169,8 +228,9 @@ async fn request_for(api: &TestApi, fx: &Fixture, function: &str, caller: &str, 
         None
     };
     let root_scoped = |path: &str| -> String {
+        let sep = if path.contains('?') { '&' } else { '?' };
         match named {
-            Some(t) => format!("{path}?tenant_id={t}"),
+            Some(t) => format!("{path}{sep}tenant_id={t}"),
             None => path.to_string(),
         }
     };
@@ -256,8 +316,28 @@ async fn request_for(api: &TestApi, fx: &Fixture, function: &str, caller: &str, 
             // Replace the policy at the version in force, read by root.
             let root_token = api.token("root@platform.demo").await;
             let (_, _, current) = api.call("GET", &format!("/v1/policy?tenant_id={tenant}"), Some(&root_token), None).await;
-            let body = json!({"rules": {"min_days_in_advance": 3}, "version": current["version"]});
+            let body = json!({"rules": {"min_days_in_advance": 3, "cabin_by_distance": [{"max_cabin": "business"}]}, "version": current["version"]});
             ("PUT".into(), root_scoped("/v1/policy"), Some(body))
+        }
+        "bookings-create" => {
+            // Each caller books an offer searched for itself (root cannot search, so it gets any id).
+            let token = api.token(caller).await;
+            let offer =
+                if root || target == Target::Foreign { "s_aaaaaaaaaaaaaaaa-0".to_string() } else { fx.offer_for(api, &token).await };
+            ("POST".into(), root_scoped("/v1/bookings"), Some(json!({"offer_id": offer})))
+        }
+        "bookings-list" => ("GET".into(), root_scoped("/v1/bookings"), None),
+        // The executive's booking: in the arranger's scope, not the traveler's.
+        "bookings-get" | "bookings-cancel" | "bookings-approve" | "bookings-reject" => {
+            let id = fx.booking(api, target, function != "bookings-get").await;
+            let action = function.strip_prefix("bookings-").unwrap();
+            let path = if action == "get" { format!("/v1/bookings/{id}") } else { format!("/v1/bookings/{id}/{action}") };
+            (if action == "get" { "GET" } else { "POST" }.into(), scoped(&path), None)
+        }
+        "approvals-list" => ("GET".into(), root_scoped("/v1/approvals"), None),
+        "reports-summary" => {
+            let month = &in_days(20)[..7];
+            ("GET".into(), root_scoped(&format!("/v1/reports/summary?from={month}&to={month}")), None)
         }
         other => panic!("no request recipe for {other}: add the route to the matrix"),
     }
@@ -272,6 +352,18 @@ async fn every_role_on_every_route_own_and_foreign_tenant() {
         admin_token: api.token("admin@alpine.demo").await,
         harbor_admin_token: api.token("admin@harbor.demo").await,
     };
+    // First class is out of policy in both companies, so bookings of it wait for approval.
+    for token in [&fx.admin_token, &fx.harbor_admin_token] {
+        let (status, _, body) = api
+            .call(
+                "PUT",
+                "/v1/policy",
+                Some(token),
+                Some(json!({"rules": {"cabin_by_distance": [{"max_cabin": "business"}]}, "version": 0})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
     // Every authenticated route except the TOTP enrolment pair (tested in e2e) has rows.
     for r in ROUTES.iter().filter(|r| r.access != Access::Public && !r.function.starts_with("auth-totp")) {
         assert!(HTTP.iter().any(|(f, _, _)| *f == r.function), "route {} is missing from the matrix", r.function);

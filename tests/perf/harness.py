@@ -56,6 +56,7 @@ MEMORY_MB = 256  # template.yaml Globals
 ISSUER = "https://auth.perf.test/"
 AUDIENCE = "travel-api"
 BARE = "bare"
+MOTO_RSS_LIMIT_KB = 4 * 1024**2  # a guard for the machine: moto's memory grows with each transaction
 B32 = "abcdefghijklmnopqrstuvwxyz234567"
 
 
@@ -143,6 +144,12 @@ class Moto:
                     sys.exit("moto failed to start: " + Path(self.log.name).read_text())
                 time.sleep(0.2)
         sys.exit("moto did not answer")
+
+    def reset(self):
+        urllib.request.urlopen(urllib.request.Request(self.url + "/moto-api/reset", method="POST"), timeout=30).read()
+
+    def rss_kb(self) -> int:
+        return read_status(self.proc.pid).get("VmRSS", 0)
 
     def stop(self):
         self.proc.terminate()
@@ -352,7 +359,7 @@ def fresh_event(template: str) -> str:
     return json.dumps(e)
 
 
-def measure(name: str, binary: Path, world: World | None, proxy: AwsProxy, warm: int, logdir: Path) -> dict:
+def measure(name: str, binary: Path, world: World | None, proxy: AwsProxy, warm: int, logdir: Path, moto: "Moto | None" = None) -> dict:
     api = RuntimeApi(function_name=name, timeout_seconds=30).start()
     event = BARE_EVENT if world is None else world.event(name)
     env = {
@@ -415,7 +422,10 @@ def measure(name: str, binary: Path, world: World | None, proxy: AwsProxy, warm:
 
         lat, lat_ex, per_inv = [], [], Counter()
         aws_counts = []
-        for _ in range(warm):
+        for i in range(warm):
+            if moto is not None and i % 100 == 99 and moto.rss_kb() > MOTO_RSS_LIMIT_KB:
+                result["error"] = f"moto grew past {MOTO_RSS_LIMIT_KB // 1024**2} GB after {i} warm invocations; stopped"
+                break
             payload = fresh_event(event)
             m = proxy.mark()
             inv = api.submit(payload)
@@ -546,15 +556,20 @@ def main(argv=None) -> int:
     proxy = AwsProxy(moto.url).start()
     results = []
     try:
-        world = World(moto.url, proxy.url)
-        log(f"moto on {moto.url}, proxy on {proxy.url}, table {world.table}, tenant {world.tenant}")
+        log(f"moto on {moto.url}, proxy on {proxy.url}")
         for name in [BARE, *functions]:
             binary = bins / name
             if not binary.exists():
                 results.append({"function": name, "error": f"no binary {binary}"})
                 continue
+            # A fresh table, key and secrets per function: moto slows down as a table grows
+            # (every authenticated request appends an audit event), so order must not matter.
+            # moto's TransactWriteItems deep-copies every table it holds, so its time and memory
+            # grow with all the data of the run: reset moto between functions.
+            moto.reset()
+            world = None if name == BARE else World(moto.url, proxy.url)
             log(f"{name}: measuring ({warm} warm invocations)")
-            r = measure(name, binary, None if name == BARE else world, proxy, warm, logdir)
+            r = measure(name, binary, world, proxy, warm, logdir, moto)
             results.append(r)
             log(
                 f"{name}: init {r.get('init_ms', float('nan')):.2f} ms, first {r.get('first_response_ms', float('nan')):.2f} ms, "

@@ -111,9 +111,13 @@ impl TestApi {
         body: Option<Value>,
     ) -> (u16, reqwest::header::HeaderMap, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = self.client.request(method, self.url(path));
+        let mut req = self.client.request(method.clone(), self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
+        }
+        if method == reqwest::Method::POST {
+            // Bookings require one; every other route ignores it.
+            req = req.header("idempotency-key", unique("idem"));
         }
         if let Some(b) = body {
             req = req.json(&b);

@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod bookings;
 mod company;
 mod health;
 mod me;
@@ -42,6 +43,14 @@ pub async fn dispatch(app: &App, route: RouteId, call: &Call) -> ApiResult<Reply
         RouteId::ProfileUserPut => profiles::user_put(app, call).await,
         RouteId::AuditList => audit::list(app, call).await,
         RouteId::AuditVerify => audit::verify(app, call).await,
+        RouteId::BookingsCreate => bookings::create(app, call).await,
+        RouteId::BookingsList => bookings::list(app, call).await,
+        RouteId::BookingsGet => bookings::get(app, call).await,
+        RouteId::BookingsCancel => bookings::cancel(app, call).await,
+        RouteId::BookingsApprove => bookings::approve(app, call).await,
+        RouteId::BookingsReject => bookings::reject(app, call).await,
+        RouteId::ApprovalsList => bookings::approvals(app, call).await,
+        RouteId::ReportsSummary => bookings::summary(app, call).await,
         RouteId::SearchFlights => travel::search_flights(app, call).await,
         RouteId::SearchRail => travel::search_rail(app, call).await,
         RouteId::SearchHotels => travel::search_hotels(app, call).await,

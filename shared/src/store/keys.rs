@@ -88,6 +88,12 @@ pub enum Collection {
     Policy,
     /// Search results (offers), kept for a limited time.
     Search,
+    /// Bookings by id.
+    Booking,
+    /// Remembered Idempotency-Keys and their outcome.
+    Idempotency,
+    /// Monthly report aggregates, by `YYYY-MM`.
+    Aggregate,
     /// Scratch data for the storage contract tests.
     Contract,
 }
@@ -103,6 +109,9 @@ impl Collection {
             Collection::Audit => "AUDIT",
             Collection::Policy => "POLICY",
             Collection::Search => "SEARCH",
+            Collection::Booking => "BOOKING",
+            Collection::Idempotency => "IDEMPOTENCY",
+            Collection::Aggregate => "AGG",
             Collection::Contract => "CONTRACT",
         }
     }
@@ -115,6 +124,8 @@ pub enum IndexCollection {
     UserByEmail,
     /// Audit events by time.
     AuditByTime,
+    /// Bookings by traveler, then creation time.
+    BookingByTraveler,
     /// Scratch index for the storage contract tests.
     Contract,
 }
@@ -124,6 +135,7 @@ impl IndexCollection {
         match self {
             IndexCollection::UserByEmail => "USER_BY_EMAIL",
             IndexCollection::AuditByTime => "AUDIT_TIME",
+            IndexCollection::BookingByTraveler => "BOOKING_BY_TRAVELER",
             IndexCollection::Contract => "CONTRACT_IDX",
         }
     }
@@ -226,7 +238,8 @@ mod tests {
             assert!(scope.key(c, "x").pk().starts_with(&format!("{t}#")));
             assert!(scope.partition(c).pk().starts_with(&format!("{t}#")));
         }
-        for i in [IndexCollection::UserByEmail, IndexCollection::AuditByTime, IndexCollection::Contract] {
+        for i in [IndexCollection::UserByEmail, IndexCollection::AuditByTime, IndexCollection::BookingByTraveler, IndexCollection::Contract]
+        {
             assert!(scope.index_key(i, "x").pk().starts_with(&format!("{t}#")));
             assert!(scope.index_partition(i).pk().starts_with(&format!("{t}#")));
         }

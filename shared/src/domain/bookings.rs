@@ -1,0 +1,184 @@
+//! Bookings: made from a stored offer (price, carbon and verdict come from it, never from the
+//! client), exactly once per Idempotency-Key, changed only by conditional writes on a version,
+//! and counted into per-tenant monthly aggregates in the same transaction.
+
+use crate::domain::reports::{Aggregates, Delta};
+use crate::error::{ApiError, ApiResult};
+use crate::handlers::travel::StoredOffer;
+use crate::store::keys::IndexCollection;
+use crate::store::{Collection, Condition, Item, Store, StoreError, Write};
+use crate::tenancy::TenantScope;
+use serde::{Deserialize, Serialize};
+
+/// How long an Idempotency-Key is remembered.
+pub const IDEMPOTENCY_TTL_SECONDS: i64 = 24 * 3600;
+const MAX_ATTEMPTS: usize = 25;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BookingStatus {
+    PendingApproval,
+    Confirmed,
+    Cancelled,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: String,
+    pub by: String,
+    pub action: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Booking {
+    pub id: String,
+    pub traveler_id: String,
+    pub booked_by: String,
+    pub status: BookingStatus,
+    pub offer: StoredOffer,
+    #[serde(default)]
+    pub purpose: Option<String>,
+    #[serde(default)]
+    pub department: Option<String>,
+    #[serde(default)]
+    pub cost_center: Option<String>,
+    /// A third-party payment token reference; never a card number.
+    #[serde(default)]
+    pub payment_reference: Option<String>,
+    #[serde(default)]
+    pub confirmation: Option<String>,
+    /// The month the trip counts in, `YYYY-MM` (its first travel day).
+    pub travel_month: String,
+    pub travel_date: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub history: Vec<HistoryEntry>,
+}
+
+impl Booking {
+    /// What this booking adds to its month's aggregates in its current status.
+    pub fn delta(&self) -> Delta {
+        Delta::of(self)
+    }
+
+    pub fn item(&self, scope: &TenantScope, version: u64) -> ApiResult<Item> {
+        let mut item =
+            Item::new(scope.key(Collection::Booking, &self.id), serde_json::to_value(self).map_err(|e| ApiError::Internal(e.to_string()))?)
+                .with_index(
+                    scope.index_key(IndexCollection::BookingByTraveler, &format!("{}#{}#{}", self.traveler_id, self.created_at, self.id)),
+                );
+        item.version = version;
+        Ok(item)
+    }
+}
+
+/// The remembered outcome of an Idempotency-Key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub body_hash: String,
+    pub booking_id: String,
+    pub status: u16,
+    pub response: serde_json::Value,
+}
+
+pub fn idempotency_key(scope: &TenantScope, caller: &str, key: &str) -> crate::store::Key {
+    scope.key(Collection::Idempotency, &format!("{caller}:{key}"))
+}
+
+pub async fn load(store: &Store, scope: &TenantScope, id: &str) -> ApiResult<Option<(Booking, u64)>> {
+    Ok(match store.get(&scope.key(Collection::Booking, id)).await? {
+        Some(item) => Some((item.decode()?, item.version)),
+        None => None,
+    })
+}
+
+async fn aggregates(store: &Store, scope: &TenantScope, month: &str) -> ApiResult<(Aggregates, Option<u64>)> {
+    Ok(match store.get(&scope.key(Collection::Aggregate, month)).await? {
+        Some(item) => (item.decode()?, Some(item.version)),
+        None => (Aggregates { month: month.to_string(), ..Default::default() }, None),
+    })
+}
+
+fn aggregate_write(scope: &TenantScope, agg: &Aggregates, version: Option<u64>) -> ApiResult<Write> {
+    let mut item =
+        Item::new(scope.key(Collection::Aggregate, &agg.month), serde_json::to_value(agg).map_err(|e| ApiError::Internal(e.to_string()))?);
+    let condition = match version {
+        Some(v) => {
+            item.version = v + 1;
+            Condition::Version(v)
+        }
+        None => Condition::NotExists,
+    };
+    Ok(Write::Put { item, condition })
+}
+
+/// Why a transaction did not go through.
+pub enum CreateOutcome {
+    Created,
+    /// Another request with the same key got there first; its record is returned.
+    Replay(IdempotencyRecord),
+}
+
+/// Writes a new booking, its idempotency record and its aggregate change in one transaction.
+pub async fn create(
+    store: &Store,
+    scope: &TenantScope,
+    booking: &Booking,
+    idem_key: &crate::store::Key,
+    record: &IdempotencyRecord,
+    now: i64,
+) -> ApiResult<CreateOutcome> {
+    for _ in 0..MAX_ATTEMPTS {
+        let mut idem = Item::new(idem_key.clone(), serde_json::to_value(record).map_err(|e| ApiError::Internal(e.to_string()))?);
+        idem.expires_at = Some(now + IDEMPOTENCY_TTL_SECONDS);
+        let mut writes = vec![
+            Write::Put { item: idem, condition: Condition::NotExists },
+            Write::Put { item: booking.item(scope, 1)?, condition: Condition::NotExists },
+        ];
+        let delta = booking.delta();
+        if !delta.is_zero() {
+            let (mut agg, version) = aggregates(store, scope, &booking.travel_month).await?;
+            agg.apply(&delta);
+            writes.push(aggregate_write(scope, &agg, version)?);
+        }
+        match store.transact(writes).await {
+            Ok(()) => return Ok(CreateOutcome::Created),
+            Err(StoreError::ConditionFailed) => {
+                if let Some(item) = store.get(idem_key).await? {
+                    return Ok(CreateOutcome::Replay(item.decode()?));
+                }
+                // The month's aggregates moved on: read them again and retry.
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Unavailable("too many concurrent bookings; retry".into()))
+}
+
+/// Replaces a booking if it is still at `version`, moving the aggregates by the difference
+/// between its old and new status, all in one transaction. A stale version gets 409.
+pub async fn transition(store: &Store, scope: &TenantScope, before: &Booking, after: &Booking, version: u64) -> ApiResult<u64> {
+    for _ in 0..MAX_ATTEMPTS {
+        let mut writes = vec![Write::Put { item: after.item(scope, version + 1)?, condition: Condition::Version(version) }];
+        let delta = after.delta().minus(&before.delta());
+        if !delta.is_zero() {
+            let (mut agg, agg_version) = aggregates(store, scope, &after.travel_month).await?;
+            agg.apply(&delta);
+            writes.push(aggregate_write(scope, &agg, agg_version)?);
+        }
+        match store.transact(writes).await {
+            Ok(()) => return Ok(version + 1),
+            Err(StoreError::ConditionFailed) => {
+                let current = load(store, scope, &after.id).await?;
+                if current.is_none_or(|(_, v)| v != version) {
+                    return Err(ApiError::StaleVersion);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Unavailable("too many concurrent changes; retry".into()))
+}

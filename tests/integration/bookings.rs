@@ -1,0 +1,209 @@
+//! Bookings end to end: exactly once per Idempotency-Key (also under 50 concurrent requests),
+//! price and carbon from the stored offer, approvals, racing approve and cancel, and report
+//! aggregates that equal a recount of the bookings.
+
+use integration_tests::TestApi;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+fn in_days(days: i64) -> String {
+    (time::OffsetDateTime::now_utc().date() + time::Duration::days(days)).to_string()
+}
+
+async fn search(api: &TestApi, token: &str, from: &str, to: &str) -> Vec<Value> {
+    let (status, _, body) = api
+        .call("POST", "/v1/search/flights", Some(token), Some(json!({"origin": from, "destination": to, "depart_on": in_days(25)})))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["offers"].as_array().unwrap().clone()
+}
+
+async fn book(api: &TestApi, token: &str, key: &str, body: &Value) -> (u16, Value) {
+    let r = api.client.post(api.url("/v1/bookings")).bearer_auth(token).header("idempotency-key", key).json(body).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_key_books_once_and_answers_the_same() {
+    let api = TestApi::start().await;
+    let token = api.token("traveler@alpine.demo").await;
+    let offers = search(&api, &token, "LHR", "JFK").await;
+    let offer = &offers[0];
+    let body = json!({"offer_id": offer["id"], "purpose": "Client workshop", "payment_reference": "tok_demo_7781"});
+    let (status, first) = book(&api, &token, "trip-1", &body).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["offer"]["price"], offer["price"], "the price is the stored offer's");
+    assert_eq!(first["offer"]["co2e_kg"], offer["co2e_kg"]);
+    assert_eq!(first["status"], "confirmed");
+    assert!(first["confirmation"].as_str().unwrap().starts_with("SBX-"));
+    let (status, again) = book(&api, &token, "trip-1", &body).await;
+    assert_eq!((status, &again), (201, &first), "the same key and body give back the same booking and answer");
+    let (status, problem) = book(&api, &token, "trip-1", &json!({"offer_id": offers[1]["id"]})).await;
+    assert_eq!((status, problem["errors"][0]["field"].clone()), (422, json!("Idempotency-Key")));
+    let r = api.client.post(api.url("/v1/bookings")).bearer_auth(&token).json(&body).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400, "a missing key");
+    let (status, problem) =
+        book(&api, &token, "trip-2", &json!({"offer_id": offer["id"], "price": {"amount": "1.00", "currency": "EUR"}})).await;
+    assert_eq!((status, problem["errors"][0]["field"].clone()), (422, json!("price")), "the client cannot set the price");
+    let (status, problem) =
+        book(&api, &token, "trip-3", &json!({"offer_id": offer["id"], "payment_reference": "4111 1111 1111 1111"})).await;
+    assert_eq!((status, problem["errors"][0]["field"].clone()), (422, json!("payment_reference")));
+    assert!(!problem.to_string().contains("4111"));
+    let (status, _) = book(&api, &token, "trip-4", &json!({"offer_id": "s_aaaaaaaaaaaaaaaa-0"})).await;
+    assert_eq!(status, 422, "an unknown offer");
+    let exec = api.token("executive@alpine.demo").await;
+    let (status, problem) = book(&api, &exec, "trip-5", &json!({"offer_id": offer["id"]})).await;
+    assert_eq!((status, problem["errors"][0]["field"].clone()), (422, json!("offer_id")), "another traveler's offer");
+    let (_, _, list) = api.call("GET", "/v1/bookings", Some(&token), None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "nothing else was written: {list}");
+}
+
+#[tokio::test]
+async fn fifty_concurrent_requests_with_one_key_make_one_booking() {
+    let api = TestApi::start().await;
+    let token = api.token("traveler@alpine.demo").await;
+    let offers = search(&api, &token, "FRA", "CDG").await;
+    let body = json!({"offer_id": offers[0]["id"]});
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let (client, url, token, body) = (api.client.clone(), api.url("/v1/bookings"), token.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = client.post(url).bearer_auth(token).header("idempotency-key", "burst").json(&body).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    for t in tasks {
+        let (status, b) = t.await.unwrap();
+        assert_eq!(status, 201, "{b}");
+        ids.insert(b["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(ids.len(), 1, "every answer names the same booking");
+    let (_, _, list) = api.call("GET", "/v1/bookings", Some(&token), None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "bookings created: 1");
+}
+
+async fn with_policy(api: &TestApi) -> String {
+    let admin = api.token("admin@alpine.demo").await;
+    let (status, _, _) = api
+        .call("PUT", "/v1/policy", Some(&admin), Some(json!({"rules": {"cabin_by_distance": [{"max_cabin": "economy"}]}, "version": 0})))
+        .await;
+    assert_eq!(status, 200);
+    admin
+}
+
+#[tokio::test]
+async fn out_of_policy_waits_for_a_company_admin_and_approve_races_cancel() {
+    let api = TestApi::start().await;
+    let admin = with_policy(&api).await;
+    let token = api.token("traveler@alpine.demo").await;
+    let offers = search(&api, &token, "LHR", "JFK").await;
+    let business = offers.iter().find(|o| o["cabin"] == "business").unwrap();
+    assert_eq!(business["policy"]["in_policy"], false);
+    let (_, pending) = book(&api, &token, "b1", &json!({"offer_id": business["id"]})).await;
+    assert_eq!(pending["status"], "pending_approval");
+    assert!(pending["confirmation"].is_null());
+    let (_, _, approvals) = api.call("GET", "/v1/approvals", Some(&admin), None).await;
+    assert_eq!(approvals["items"][0]["id"], pending["id"]);
+    let id = pending["id"].as_str().unwrap();
+    let (status, _, _) = api.call("POST", &format!("/v1/bookings/{id}/approve"), Some(&token), None).await;
+    assert_eq!(status, 403, "travelers do not approve");
+
+    // Approve and cancel at once, many times: exactly one wins each race, the loser gets 409,
+    // and the final state is what the winner implies.
+    for round in 0..10 {
+        let (_, b) = book(&api, &token, &format!("race-{round}"), &json!({"offer_id": business["id"]})).await;
+        let id = b["id"].as_str().unwrap().to_string();
+        let approve = api.client.post(api.url(&format!("/v1/bookings/{id}/approve"))).bearer_auth(&admin).send();
+        let cancel = api.client.post(api.url(&format!("/v1/bookings/{id}/cancel"))).bearer_auth(&token).send();
+        let (a, c) = tokio::join!(approve, cancel);
+        let (a, c) = (a.unwrap().status().as_u16(), c.unwrap().status().as_u16());
+        let (_, _, now) = api.call("GET", &format!("/v1/bookings/{id}"), Some(&token), None).await;
+        match (a, c) {
+            (200, 409) => assert_eq!(now["status"], "confirmed"),
+            (409, 200) => assert_eq!(now["status"], "cancelled"),
+            // Approve first, then cancel of the confirmed booking: both legitimate in sequence.
+            (200, 200) => assert_eq!(now["status"], "cancelled"),
+            other => panic!("round {round}: {other:?}, final {now}"),
+        }
+        assert_eq!(now["version"].as_u64().unwrap(), 1 + u64::from(a == 200) + u64::from(c == 200), "{now}");
+    }
+}
+
+#[tokio::test]
+async fn report_aggregates_equal_a_recount_after_a_mixed_run() {
+    let api = TestApi::start().await;
+    let admin = with_policy(&api).await;
+    let travelers = ["traveler@alpine.demo", "executive@alpine.demo", "reporting@alpine.demo"];
+    let mut n = 0;
+    for (i, who) in travelers.iter().enumerate() {
+        let token = api.token(who).await;
+        for (from, to) in [("LHR", "JFK"), ("MUC", "BER"), ("CDG", "FRA")] {
+            let offers = search(&api, &token, from, to).await;
+            for offer in offers.iter().take(3) {
+                n += 1;
+                let (status, b) = book(
+                    &api,
+                    &token,
+                    &format!("mix-{n}"),
+                    &json!({"offer_id": offer["id"], "cost_center": if i == 0 { "CC-200" } else { "CC-100" }}),
+                )
+                .await;
+                assert_eq!(status, 201, "{b}");
+                let id = b["id"].as_str().unwrap();
+                match (n % 4, b["status"].as_str().unwrap()) {
+                    (0, _) => assert_eq!(api.call("POST", &format!("/v1/bookings/{id}/cancel"), Some(&token), None).await.0, 200),
+                    (1, "pending_approval") => {
+                        assert_eq!(api.call("POST", &format!("/v1/bookings/{id}/reject"), Some(&admin), None).await.0, 200)
+                    }
+                    (2, "pending_approval") => {
+                        assert_eq!(api.call("POST", &format!("/v1/bookings/{id}/approve"), Some(&admin), None).await.0, 200)
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    // Recount from the bookings themselves.
+    let (_, _, all) = api.call("GET", "/v1/bookings?limit=100", Some(&admin), None).await;
+    let bookings = all["items"].as_array().unwrap();
+    assert_eq!(bookings.len(), n);
+    let mut trips = 0;
+    let mut spend = 0i64;
+    let mut co2e_g = 0i64;
+    let (mut cancelled, mut rejected) = (0, 0);
+    let mut by_cc: BTreeMap<String, i64> = BTreeMap::new();
+    for b in bookings {
+        match b["status"].as_str().unwrap() {
+            "confirmed" => {
+                trips += 1;
+                let amount: f64 = b["offer"]["price"]["amount"].as_str().unwrap().parse().unwrap();
+                spend += (amount * 100.0).round() as i64;
+                co2e_g += (b["offer"]["co2e_kg"].as_f64().unwrap() * 1000.0).round() as i64;
+                *by_cc.entry(b["cost_center"].as_str().unwrap().to_string()).or_default() += 1;
+            }
+            "cancelled" => cancelled += 1,
+            "rejected" => rejected += 1,
+            _ => {}
+        }
+    }
+    let month = &in_days(25)[..7];
+    let (status, _, report) = api.call("GET", &format!("/v1/reports/summary?from={month}&to={month}"), Some(&admin), None).await;
+    assert_eq!(status, 200, "{report}");
+    let p = &report["period"];
+    assert_eq!(p["total"]["trips"], trips);
+    let reported: f64 = p["total"]["spend"]["amount"].as_str().unwrap().parse().unwrap();
+    assert_eq!((reported * 100.0).round() as i64, spend);
+    assert!((p["total"]["co2e_kg"].as_f64().unwrap() - co2e_g as f64 / 1000.0).abs() < 1e-6);
+    assert_eq!((p["cancelled"].clone(), p["rejected"].clone()), (json!(cancelled), json!(rejected)));
+    for (cc, count) in by_cc {
+        assert_eq!(p["by_cost_center"][&cc]["trips"], count, "{cc}");
+    }
+    let by_mode: i64 = p["by_mode"].as_object().unwrap().values().map(|v| v["trips"].as_i64().unwrap()).sum();
+    assert_eq!(by_mode, trips);
+    let reporting = api.token("reporting@alpine.demo").await;
+    assert_eq!(api.call("GET", &format!("/v1/reports/summary?from={month}&to={month}"), Some(&reporting), None).await.0, 200);
+    let (status, _, body) = api.call("GET", "/v1/reports/summary?from=2026-13&to=2026-01", Some(&admin), None).await;
+    assert_eq!((status, body["errors"][0]["field"].clone()), (422, json!("from")));
+}
