@@ -38,11 +38,14 @@ pub enum LocalError {
 pub struct Options {
     pub data_dir: PathBuf,
     pub allowed_origins: Vec<String>,
+    /// Also seed demo travel (policies and bookings in every state); tests that count
+    /// bookings turn it off.
+    pub seed_travel: bool,
 }
 
 impl Options {
     pub fn new(data_dir: PathBuf) -> Self {
-        Self { data_dir, allowed_origins: vec![DEFAULT_ORIGIN.to_string()] }
+        Self { data_dir, allowed_origins: vec![DEFAULT_ORIGIN.to_string()], seed_travel: true }
     }
 }
 
@@ -77,6 +80,9 @@ pub async fn prepare(opts: &Options) -> Result<(Arc<App>, Option<DemoCredentials
     let mut seeded = None;
     if fresh {
         let creds = seed::seed_demo(&app).await.map_err(|e| LocalError::Seed(e.to_string()))?;
+        if opts.seed_travel {
+            seed::seed_travel(&app, &creds).await.map_err(|e| LocalError::Seed(e.to_string()))?;
+        }
         write_private(&creds_path, &serde_json::to_string_pretty(&creds).unwrap_or_default()).map_err(io)?;
         seeded = Some(creds);
     }

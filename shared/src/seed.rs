@@ -184,3 +184,147 @@ pub async fn seed_demo(app: &App) -> ApiResult<DemoCredentials> {
         users: out,
     })
 }
+
+/// Calls a route through the pipeline, as a client would (seeding uses the real flow).
+async fn call(
+    app: &App,
+    id: crate::routes::RouteId,
+    path_id: Option<&str>,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+    idempotency: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let route = crate::routes::Route::by_id(id);
+    let mut req = crate::http::ApiRequest {
+        method: route.method.into(),
+        path: route.path.replace("{id}", path_id.unwrap_or_default()),
+        path_id: path_id.map(str::to_string),
+        request_id: format!("seed-{}", random_token(5).to_ascii_lowercase()),
+        source_ip: "127.0.0.1".into(),
+        ..Default::default()
+    };
+    let mut header = |name: &'static str, value: String| {
+        if let Ok(v) = value.parse() {
+            req.headers.insert(name, v);
+        }
+    };
+    if let Some(t) = token {
+        header("authorization", format!("Bearer {t}"));
+    }
+    if let Some(k) = idempotency {
+        header("idempotency-key", k.to_string());
+    }
+    if let Some(b) = &body {
+        header("content-type", "application/json".into());
+        req.body = serde_json::to_vec(b).unwrap_or_default();
+    }
+    let resp = crate::http::handle(app, route, req).await;
+    (resp.status, serde_json::from_slice(&resp.body).unwrap_or_default())
+}
+
+/// Demo travel: a policy per company (with an Executive override), and bookings in every state
+/// made through the real search and booking flow by the demo travelers.
+pub async fn seed_travel(app: &App, creds: &DemoCredentials) -> ApiResult<()> {
+    use crate::domain::bookings::{self, BookingStatus, HistoryEntry};
+    use crate::domain::policy::Policy;
+    use crate::routes::RouteId;
+    use crate::store::{Collection, Item};
+    use serde_json::json;
+    let in_days = |d: i64| {
+        (time::OffsetDateTime::from_unix_timestamp(app.clock.now()).map(|t| t.date()).unwrap_or(time::Date::MIN) + time::Duration::days(d))
+            .to_string()
+    };
+    let policy: Policy = serde_json::from_value(json!({
+        "rules": {
+            "cabin_by_distance": [{"up_to_km": 3700, "max_cabin": "economy"}, {"max_cabin": "premium_economy"}],
+            "max_percent_over_cheapest": 60,
+            "min_days_in_advance": 3,
+            "hotel_nightly_cap": "180.00",
+            "hotel_nightly_cap_by_city": {"London": "260.00", "Paris": "240.00"},
+            "rail_instead_of_air_below_km": 600,
+            "carbon_cap_kg": 2500
+        },
+        "department_overrides": {"Executive": {"cabin_by_distance": [{"up_to_km": 3700, "max_cabin": "business"}, {"max_cabin": "business"}], "carbon_cap_kg": 5000}}
+    }))
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut tenants: Vec<&str> = creds.users.iter().filter_map(|u| u.tenant_id.as_deref()).collect();
+    tenants.dedup();
+    for tenant in tenants {
+        let scope = TenantScope::trusted(TenantId::parse(tenant)?);
+        let item = Item::new(
+            scope.key(Collection::Policy, crate::handlers::travel::POLICY_ID),
+            serde_json::to_value(&policy).map_err(|e| ApiError::Internal(e.to_string()))?,
+        );
+        app.store.put(item, crate::store::Condition::NotExists).await?;
+        let admin =
+            creds.users.iter().find(|u| u.tenant_id.as_deref() == Some(tenant) && u.role == "company_admin").ok_or(ApiError::NotFound)?;
+        for (who, from, to, pick) in [
+            ("traveler", "LHR", "JFK", "economy"),
+            ("traveler", "MUC", "LHR", "business"),
+            ("executive", "FRA", "JFK", "business"),
+            ("traveler", "CDG", "AMS", "economy"),
+            ("executive", "LHR", "SIN", "first"),
+            ("traveler", "LHR", "DXB", "business"),
+        ] {
+            let Some(user) = creds.users.iter().find(|u| u.tenant_id.as_deref() == Some(tenant) && u.email.starts_with(&format!("{who}@")))
+            else {
+                continue;
+            };
+            let (status, login) =
+                call(app, RouteId::Login, None, None, Some(json!({"email": user.email, "password": user.password})), None).await;
+            let Some(token) = login["access_token"].as_str().filter(|_| status == 200) else { continue };
+            let (_, found) = call(
+                app,
+                RouteId::SearchFlights,
+                None,
+                Some(token),
+                Some(json!({"origin": from, "destination": to, "depart_on": in_days(21)})),
+                None,
+            )
+            .await;
+            let Some(offer) =
+                found["offers"].as_array().and_then(|o| o.iter().find(|o| o["cabin"] == pick && o["stops"] == 0).or_else(|| o.first()))
+            else {
+                continue;
+            };
+            let key = format!("seed-{from}-{to}");
+            let (_, booked) = call(
+                app,
+                RouteId::BookingsCreate,
+                None,
+                Some(token),
+                Some(json!({"offer_id": offer["id"], "purpose": "Demo trip"})),
+                Some(&key),
+            )
+            .await;
+            let Some(id) = booked["id"].as_str() else { continue };
+            // Move some bookings on: one cancelled by its traveler, out-of-policy ones approved or
+            // rejected by the company admin; one left waiting.
+            let pending = booked["status"] == "pending_approval";
+            let decision = match (from, to) {
+                ("CDG", _) => {
+                    call(app, RouteId::BookingsCancel, Some(id), Some(token), None, None).await;
+                    None
+                }
+                ("MUC", _) if pending => Some(false),
+                ("LHR", "SIN") if pending => Some(true),
+                _ => None,
+            };
+            if let (Some(approve), Some((before, version))) = (decision, bookings::load(&app.store, &scope, id).await?) {
+                use crate::travel::supplier::Supplier;
+                let mut after = before.clone();
+                after.status = if approve { BookingStatus::Confirmed } else { BookingStatus::Rejected };
+                if approve {
+                    after.confirmation = crate::travel::sandbox::SandboxSupplier.confirm(&after.offer.id).await.ok();
+                }
+                after.history.push(HistoryEntry {
+                    at: app.clock.now_rfc3339(),
+                    by: admin.user_id.clone(),
+                    action: if approve { "approved".into() } else { "rejected".into() },
+                });
+                bookings::transition(&app.store, &scope, &before, &after, version).await?;
+            }
+        }
+    }
+    Ok(())
+}

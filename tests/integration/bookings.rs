@@ -207,3 +207,20 @@ async fn report_aggregates_equal_a_recount_after_a_mixed_run() {
     let (status, _, body) = api.call("GET", "/v1/reports/summary?from=2026-13&to=2026-01", Some(&admin), None).await;
     assert_eq!((status, body["errors"][0]["field"].clone()), (422, json!("from")));
 }
+
+#[tokio::test]
+async fn the_local_demo_has_a_policy_and_bookings_in_every_state() {
+    let api = TestApi::start_with(true).await;
+    let admin = api.token("admin@alpine.demo").await;
+    let (_, _, policy) = api.call("GET", "/v1/policy", Some(&admin), None).await;
+    assert_eq!(policy["version"], 1);
+    assert!(policy["department_overrides"]["Executive"].is_object());
+    let (_, _, all) = api.call("GET", "/v1/bookings?limit=100", Some(&admin), None).await;
+    let states: std::collections::BTreeSet<&str> = all["items"].as_array().unwrap().iter().map(|b| b["status"].as_str().unwrap()).collect();
+    assert_eq!(states, ["cancelled", "confirmed", "pending_approval", "rejected"].into_iter().collect(), "{all}");
+    let (_, _, approvals) = api.call("GET", "/v1/approvals", Some(&admin), None).await;
+    assert!(!approvals["items"].as_array().unwrap().is_empty());
+    let month = &in_days(21)[..7];
+    let (_, _, report) = api.call("GET", &format!("/v1/reports/summary?from={month}&to={month}"), Some(&admin), None).await;
+    assert!(report["period"]["total"]["trips"].as_i64().unwrap() >= 2, "{report}");
+}

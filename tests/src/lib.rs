@@ -51,8 +51,14 @@ pub struct TestApi {
 
 impl TestApi {
     pub async fn start() -> TestApi {
+        Self::start_with(false).await
+    }
+
+    /// With `seed_travel`, the demo policies and bookings the local API seeds are there too.
+    pub async fn start_with(seed_travel: bool) -> TestApi {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let opts = local_api::Options::new(data_dir.path().join("data"));
+        let mut opts = local_api::Options::new(data_dir.path().join("data"));
+        opts.seed_travel = seed_travel;
         let (app, _) = local_api::prepare(&opts).await.expect("prepare local api");
         let addr = local_api::start(app.clone(), 0).await.expect("start local api");
         let creds: Value =
