@@ -43,11 +43,30 @@ pub async fn aws_app() -> Result<App, Error> {
     Ok(App::new(config, Ports { store, secrets, keys, alerts, objects, clock: Arc::new(SystemClock) }))
 }
 
+/// Tells the Lambda service that initialisation failed (`/runtime/init/error`), so the failure
+/// shows as an init error with its reason rather than a bare process exit; then returns it.
+pub async fn init_failed(error: Error) -> Error {
+    tracing::error!(error = %error, "initialisation failed");
+    if let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") {
+        let body = serde_json::json!({"errorMessage": error.to_string(), "errorType": "Runtime.InitError"});
+        let _ = reqwest::Client::new()
+            .post(format!("http://{api}/2018-06-01/runtime/init/error"))
+            .header("Lambda-Runtime-Function-Error-Type", "Runtime.InitError")
+            .json(&body)
+            .send()
+            .await;
+    }
+    error
+}
+
 /// The whole `main` of a route function.
 pub async fn run_route(function: &str) -> Result<(), Error> {
     crate::logging::init();
     let route = Route::by_function(function).ok_or_else(|| format!("no route for function {function}"))?;
-    let app = aws_app().await?;
+    let app = match aws_app().await {
+        Ok(app) => app,
+        Err(e) => return Err(init_failed(e).await),
+    };
     let app = &app;
     lambda_http::run(service_fn(move |req: Request| async move {
         Ok::<_, std::convert::Infallible>(to_lambda(handle(app, route, from_lambda(req)).await))

@@ -224,3 +224,29 @@ async fn the_local_demo_has_a_policy_and_bookings_in_every_state() {
     let (_, _, report) = api.call("GET", &format!("/v1/reports/summary?from={month}&to={month}"), Some(&admin), None).await;
     assert!(report["period"]["total"]["trips"].as_i64().unwrap() >= 2, "{report}");
 }
+
+#[tokio::test]
+async fn bad_booking_requests_get_problems_and_write_nothing() {
+    let api = TestApi::start().await;
+    let token = api.token("traveler@alpine.demo").await;
+    let offers = search(&api, &token, "LHR", "CDG").await;
+    for (body, status, field) in [
+        (json!({}), 422, "offer_id"),
+        (json!({"offer_id": 42}), 422, "body"),
+        (json!({"offer_id": offers[0]["id"], "cost_center": "CC-999"}), 422, "cost_center"),
+        (json!({"offer_id": offers[0]["id"], "traveler_id": "not-an-id"}), 422, "traveler_id"),
+        (json!({"offer_id": offers[0]["id"], "purpose": "x".repeat(600)}), 422, "purpose"),
+    ] {
+        let (s, problem) = book(&api, &token, &integration_tests::unique("bad"), &body).await;
+        assert_eq!((s, problem["errors"][0]["field"].as_str()), (status, Some(field)), "{body}: {problem}");
+    }
+    let huge = json!({"offer_id": offers[0]["id"], "purpose": "x".repeat(70 * 1024)});
+    let (s, _) = book(&api, &token, "huge", &huge).await;
+    assert_eq!(s, 413);
+    let (status, _, _) = api.call("GET", "/v1/bookings/b_aaaaaaaaaaaaaaaa", Some(&token), None).await;
+    assert_eq!(status, 404);
+    let (_, _, list) = api.call("GET", "/v1/bookings", Some(&token), None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0, "nothing was written");
+    let (status, _, problem) = api.call("GET", "/v1/bookings?status=lost", Some(&token), None).await;
+    assert_eq!((status, problem["errors"][0]["field"].clone()), (422, json!("status")));
+}

@@ -155,7 +155,10 @@ async fn reencrypt_item(app: &App, scope: &TenantScope, item: &Item, current: u3
 /// pending re-encryptions within one invocation's budget and returns the progress.
 pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
     crate::logging::init();
-    let app = crate::lambda::aws_app().await?;
+    let app = match crate::lambda::aws_app().await {
+        Ok(app) => app,
+        Err(e) => return Err(crate::lambda::init_failed(e).await),
+    };
     let app = &app;
     lambda_runtime::run(lambda_runtime::service_fn(move |_event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
         let progress = run_pending(app, 5_000).await.map_err(|e| lambda_runtime::Error::from(e.to_string()))?;

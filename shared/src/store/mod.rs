@@ -3,6 +3,7 @@
 //! that persists on disk and a DynamoDB adapter. Domain code is written once on [`Store`].
 
 pub mod contract;
+pub mod counting;
 pub mod cursor;
 pub mod dynamo;
 pub mod embedded;
