@@ -31,6 +31,7 @@ echo "moto server on http://127.0.0.1:$port"
 
 export MOTO_ENDPOINT="http://127.0.0.1:$port"
 export REQUIRE_MOTO=1
-cargo test --workspace --all-targets "$@"
+# Libraries, binaries and test targets; the benches print figures and run with `cargo bench`.
+cargo test --workspace --lib --bins --tests "$@"
 
 bash scripts/lint-templates.sh template.yaml
