@@ -106,3 +106,21 @@ pub fn to_lambda(resp: ApiResponse) -> Response<Body> {
     let body = if resp.body.is_empty() { Body::Empty } else { Body::Text(String::from_utf8_lossy(&resp.body).into_owned()) };
     builder.body(body).unwrap_or_else(|_| Response::new(Body::Empty))
 }
+
+/// What a scheduled job does with the app, as a boxed future (so `run_job` takes a plain fn).
+pub type JobFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = crate::error::ApiResult<serde_json::Value>> + Send + 'a>>;
+
+/// The whole `main` of a scheduled job function: built once, then each invocation runs the job
+/// and returns its report.
+pub async fn run_job(job: for<'a> fn(&'a App) -> JobFuture<'a>) -> Result<(), Error> {
+    crate::logging::init();
+    let app = match aws_app().await {
+        Ok(app) => app,
+        Err(e) => return Err(init_failed(e).await),
+    };
+    let app = &app;
+    lambda_runtime::run(lambda_runtime::service_fn(move |_event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
+        job(app).await.map_err(|e| Error::from(e.to_string()))
+    }))
+    .await
+}

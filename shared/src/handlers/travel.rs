@@ -165,14 +165,50 @@ fn rail_offer(m: &Methodology, rules: &Rules, j: &RailJourney, days: i64, n: usi
     })
 }
 
-async fn store_search(app: &App, scope: &TenantScope, search: &StoredSearch) -> ApiResult<()> {
+/// What a search found, ready to store and show.
+struct Found<'a> {
+    search_id: String,
+    traveler: &'a UserRecord,
+    methodology: &'a Methodology,
+    offers: Vec<StoredOffer>,
+    /// For flights: the rail alternatives (empty when rail is not offered).
+    alternatives: Option<Vec<StoredOffer>>,
+}
+
+/// Stores the offers (and alternatives) under the tenant for [`OFFER_TTL_SECONDS`] and answers
+/// with them; an alternative shows the CO2e it saves against the lowest-carbon flight.
+async fn store_and_answer(app: &App, scope: &TenantScope, found: Found<'_>) -> ApiResult<Reply> {
+    let best_flight = found.offers.iter().map(|o| o.co2e_kg).fold(f64::INFINITY, f64::min);
+    let saved = |o: &StoredOffer| if best_flight.is_finite() { ((best_flight - o.co2e_kg) * 1000.0).round() / 1000.0 } else { 0.0 };
+    let mut body = json!({
+        "search_id": found.search_id,
+        "traveler_id": found.traveler.id,
+        "methodology": found.methodology.id,
+        "offers": found.offers.iter().map(view).collect::<Vec<_>>(),
+    });
+    if let Some(alternatives) = &found.alternatives {
+        body["alternatives"] = alternatives
+            .iter()
+            .map(|o| {
+                let mut v = view(o);
+                v["co2e_saved_kg"] = json!(saved(o));
+                v
+            })
+            .collect();
+    }
+    let search = StoredSearch {
+        search_id: found.search_id.clone(),
+        traveler_id: found.traveler.id.to_string(),
+        created_at: app.clock.now_rfc3339(),
+        offers: [found.offers, found.alternatives.unwrap_or_default()].concat(),
+    };
     let mut item = Item::new(
         scope.key(Collection::Search, &search.search_id),
-        serde_json::to_value(search).map_err(|e| ApiError::Internal(e.to_string()))?,
+        serde_json::to_value(&search).map_err(|e| ApiError::Internal(e.to_string()))?,
     );
     item.expires_at = Some(app.clock.now() + OFFER_TTL_SECONDS);
     app.store.put(item, Condition::NotExists).await?;
-    Ok(())
+    Reply::ok(body)
 }
 
 fn new_search_id() -> String {
@@ -263,49 +299,23 @@ pub async fn search_flights(app: &App, call: &Call) -> ApiResult<Reply> {
             details: json!({"legs": it.legs, "stops": it.stops}),
         });
     }
-    // Under the rail distance, rail alternatives with the CO2e they save against the lowest-
-    // carbon flight of the same search.
+    // Under the rail distance, rail alternatives with the CO2e they save.
     let mut alternatives = Vec::new();
     if rail {
         let journeys = SandboxSupplier
             .search_rail(&RailQuery { origin, destination, depart_on: depart, today })
             .await
             .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-        let best_flight = offers.iter().map(|o| o.co2e_kg).fold(f64::INFINITY, f64::min);
         for (i, j) in journeys.iter().enumerate() {
-            let offer = rail_offer(&methodology, &rules, j, days, offers.len() + i, &search_id)?;
-            alternatives.push(offer);
+            alternatives.push(rail_offer(&methodology, &rules, j, days, offers.len() + i, &search_id)?);
         }
-        let stored = StoredSearch {
-            search_id: search_id.clone(),
-            traveler_id: traveler.id.to_string(),
-            created_at: app.clock.now_rfc3339(),
-            offers: [offers.clone(), alternatives.clone()].concat(),
-        };
-        store_search(app, &scope, &stored).await?;
-        let alt_views: Vec<Value> = alternatives
-            .iter()
-            .map(|o| {
-                let mut v = view(o);
-                v["co2e_saved_kg"] =
-                    json!(if best_flight.is_finite() { ((best_flight - o.co2e_kg) * 1000.0).round() / 1000.0 } else { 0.0 });
-                v
-            })
-            .collect();
-        return Reply::ok(
-            json!({"search_id": search_id, "traveler_id": traveler.id, "methodology": methodology.id, "offers": offers.iter().map(view).collect::<Vec<_>>(), "alternatives": alt_views}),
-        );
     }
-    let stored = StoredSearch {
-        search_id: search_id.clone(),
-        traveler_id: traveler.id.to_string(),
-        created_at: app.clock.now_rfc3339(),
-        offers: offers.clone(),
-    };
-    store_search(app, &scope, &stored).await?;
-    Reply::ok(
-        json!({"search_id": search_id, "traveler_id": traveler.id, "methodology": methodology.id, "offers": offers.iter().map(view).collect::<Vec<_>>(), "alternatives": []}),
+    store_and_answer(
+        app,
+        &scope,
+        Found { search_id, traveler: &traveler, methodology: &methodology, offers, alternatives: Some(alternatives) },
     )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -346,20 +356,7 @@ pub async fn search_rail(app: &App, call: &Call) -> ApiResult<Reply> {
         .enumerate()
         .map(|(n, j)| rail_offer(&methodology, &rules, j, days, n, &search_id))
         .collect::<ApiResult<Vec<_>>>()?;
-    store_search(
-        app,
-        &scope,
-        &StoredSearch {
-            search_id: search_id.clone(),
-            traveler_id: traveler.id.to_string(),
-            created_at: app.clock.now_rfc3339(),
-            offers: offers.clone(),
-        },
-    )
-    .await?;
-    Reply::ok(
-        json!({"search_id": search_id, "traveler_id": traveler.id, "methodology": methodology.id, "offers": offers.iter().map(view).collect::<Vec<_>>()}),
-    )
+    store_and_answer(app, &scope, Found { search_id, traveler: &traveler, methodology: &methodology, offers, alternatives: None }).await
 }
 
 #[derive(Deserialize)]
@@ -419,20 +416,7 @@ pub async fn search_hotels(app: &App, call: &Call) -> ApiResult<Reply> {
             details: json!({"property": s.property, "city": s.city, "country": s.country, "nights": s.nights, "nightly": Price::eur(s.nightly), "check_in": check_in.to_string(), "check_out": check_out.to_string()}),
         });
     }
-    store_search(
-        app,
-        &scope,
-        &StoredSearch {
-            search_id: search_id.clone(),
-            traveler_id: traveler.id.to_string(),
-            created_at: app.clock.now_rfc3339(),
-            offers: offers.clone(),
-        },
-    )
-    .await?;
-    Reply::ok(
-        json!({"search_id": search_id, "traveler_id": traveler.id, "methodology": methodology.id, "offers": offers.iter().map(view).collect::<Vec<_>>()}),
-    )
+    store_and_answer(app, &scope, Found { search_id, traveler: &traveler, methodology: &methodology, offers, alternatives: None }).await
 }
 
 /// The methodologies a company can choose, with their sources.

@@ -118,15 +118,5 @@ pub async fn archive_chain(app: &App, tenant: Option<&TenantId>, max_events: u64
 
 /// The whole `main` of the `audit-archive` function, run on a schedule.
 pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
-    crate::logging::init();
-    let app = match crate::lambda::aws_app().await {
-        Ok(app) => app,
-        Err(e) => return Err(crate::lambda::init_failed(e).await),
-    };
-    let app = &app;
-    lambda_runtime::run(lambda_runtime::service_fn(move |_event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
-        let reports = run(app, 50_000).await.map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
-        Ok::<_, lambda_runtime::Error>(serde_json::json!({"chains": reports}))
-    }))
-    .await
+    crate::lambda::run_job(|app| Box::pin(async move { Ok(serde_json::json!({"chains": run(app, 50_000).await?})) })).await
 }

@@ -154,15 +154,5 @@ async fn reencrypt_item(app: &App, scope: &TenantScope, item: &Item, current: u3
 /// The whole `main` of the `keys-reencrypt` function, run on a schedule: works through the
 /// pending re-encryptions within one invocation's budget and returns the progress.
 pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
-    crate::logging::init();
-    let app = match crate::lambda::aws_app().await {
-        Ok(app) => app,
-        Err(e) => return Err(crate::lambda::init_failed(e).await),
-    };
-    let app = &app;
-    lambda_runtime::run(lambda_runtime::service_fn(move |_event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
-        let progress = run_pending(app, 5_000).await.map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
-        Ok::<_, lambda_runtime::Error>(serde_json::json!({"tenants": progress}))
-    }))
-    .await
+    crate::lambda::run_job(|app| Box::pin(async move { Ok(serde_json::json!({"tenants": run_pending(app, 5_000).await?})) })).await
 }

@@ -81,8 +81,19 @@ fn condition_expr(condition: Condition) -> Option<(String, Option<(String, Attri
     }
 }
 
-fn uses_version_name(condition: Condition) -> bool {
-    matches!(condition, Condition::Version(_))
+/// A condition as the SDK builders take it: expression, values and names (all optional).
+struct ConditionParts {
+    expression: Option<String>,
+    values: Option<HashMap<String, AttributeValue>>,
+    names: Option<HashMap<String, String>>,
+}
+
+fn condition_parts(condition: Condition) -> ConditionParts {
+    let names = matches!(condition, Condition::Version(_)).then(|| HashMap::from([("#version".to_string(), "version".to_string())]));
+    match condition_expr(condition) {
+        None => ConditionParts { expression: None, values: None, names: None },
+        Some((expr, value)) => ConditionParts { expression: Some(expr), values: value.map(|(k, v)| HashMap::from([(k, v)])), names },
+    }
 }
 
 fn sdk_error<E, R>(e: SdkError<E, R>) -> StoreError
@@ -107,47 +118,41 @@ where
 
 fn transact_item(table: &str, w: &Write) -> StoreResult<TransactWriteItem> {
     let build_err = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Other(e.to_string());
-    let mut builder = TransactWriteItem::builder();
-    match w {
+    let item = match w {
         Write::Put { item, condition } => {
-            let mut b = Put::builder().table_name(table).set_item(Some(to_attrs(item)?));
-            if let Some((expr, value)) = condition_expr(*condition) {
-                b = b.condition_expression(expr);
-                if let Some((name, v)) = value {
-                    b = b.expression_attribute_values(name, v);
-                }
-                if uses_version_name(*condition) {
-                    b = b.expression_attribute_names("#version", "version");
-                }
-            }
-            builder = builder.put(b.build().map_err(build_err)?);
+            let c = condition_parts(*condition);
+            let put = Put::builder()
+                .table_name(table)
+                .set_item(Some(to_attrs(item)?))
+                .set_condition_expression(c.expression)
+                .set_expression_attribute_values(c.values)
+                .set_expression_attribute_names(c.names);
+            TransactWriteItem::builder().put(put.build().map_err(build_err)?)
         }
         Write::Delete { key, condition } => {
-            let mut b = Delete::builder().table_name(table).set_key(Some(key_attrs(key)));
-            if let Some((expr, value)) = condition_expr(*condition) {
-                b = b.condition_expression(expr);
-                if let Some((name, v)) = value {
-                    b = b.expression_attribute_values(name, v);
-                }
-                if uses_version_name(*condition) {
-                    b = b.expression_attribute_names("#version", "version");
-                }
-            }
-            builder = builder.delete(b.build().map_err(build_err)?);
+            let c = condition_parts(*condition);
+            let delete = Delete::builder()
+                .table_name(table)
+                .set_key(Some(key_attrs(key)))
+                .set_condition_expression(c.expression)
+                .set_expression_attribute_values(c.values)
+                .set_expression_attribute_names(c.names);
+            TransactWriteItem::builder().delete(delete.build().map_err(build_err)?)
         }
         Write::Check { key, condition } => {
-            let (expr, value) = condition_expr(*condition).unwrap_or(("attribute_exists(pk) OR attribute_not_exists(pk)".into(), None));
-            let mut b = ConditionCheck::builder().table_name(table).set_key(Some(key_attrs(key))).condition_expression(expr);
-            if let Some((name, v)) = value {
-                b = b.expression_attribute_values(name, v);
-            }
-            if uses_version_name(*condition) {
-                b = b.expression_attribute_names("#version", "version");
-            }
-            builder = builder.condition_check(b.build().map_err(build_err)?);
+            // A check needs an expression; "no condition" is one that always holds.
+            let mut c = condition_parts(*condition);
+            c.expression.get_or_insert_with(|| "attribute_exists(pk) OR attribute_not_exists(pk)".into());
+            let check = ConditionCheck::builder()
+                .table_name(table)
+                .set_key(Some(key_attrs(key)))
+                .set_condition_expression(c.expression)
+                .set_expression_attribute_values(c.values)
+                .set_expression_attribute_names(c.names);
+            TransactWriteItem::builder().condition_check(check.build().map_err(build_err)?)
         }
-    }
-    Ok(builder.build())
+    };
+    Ok(item.build())
 }
 
 #[async_trait]
@@ -166,32 +171,32 @@ impl Table for DynamoTable {
     }
 
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
-        let mut req = self.client.put_item().table_name(&self.table).set_item(Some(to_attrs(&item)?));
-        if let Some((expr, value)) = condition_expr(condition) {
-            req = req.condition_expression(expr);
-            if let Some((name, v)) = value {
-                req = req.expression_attribute_values(name, v);
-            }
-            if uses_version_name(condition) {
-                req = req.expression_attribute_names("#version", "version");
-            }
-        }
-        req.send().await.map_err(sdk_error)?;
+        let c = condition_parts(condition);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_attrs(&item)?))
+            .set_condition_expression(c.expression)
+            .set_expression_attribute_values(c.values)
+            .set_expression_attribute_names(c.names)
+            .send()
+            .await
+            .map_err(sdk_error)?;
         Ok(())
     }
 
     async fn delete(&self, key: &Key, condition: Condition) -> StoreResult<()> {
-        let mut req = self.client.delete_item().table_name(&self.table).set_key(Some(key_attrs(key)));
-        if let Some((expr, value)) = condition_expr(condition) {
-            req = req.condition_expression(expr);
-            if let Some((name, v)) = value {
-                req = req.expression_attribute_values(name, v);
-            }
-            if uses_version_name(condition) {
-                req = req.expression_attribute_names("#version", "version");
-            }
-        }
-        req.send().await.map_err(sdk_error)?;
+        let c = condition_parts(condition);
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attrs(key)))
+            .set_condition_expression(c.expression)
+            .set_expression_attribute_values(c.values)
+            .set_expression_attribute_names(c.names)
+            .send()
+            .await
+            .map_err(sdk_error)?;
         Ok(())
     }
 
