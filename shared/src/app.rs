@@ -25,6 +25,8 @@ pub struct App {
     pub objects: Arc<dyn ObjectStore>,
     pub keyring: Keyring,
     pub detector: Detector,
+    /// Audit chain heads this container wrote last (saves reading the head on each append).
+    pub audit_heads: crate::audit::HeadCache,
     verifier: OnceCell<TokenVerifier>,
     signer: OnceCell<TokenSigner>,
     cursor: OnceCell<CursorCodec>,
@@ -54,6 +56,7 @@ impl App {
             clock,
             keyring: Keyring::new(keys),
             detector: Detector::new(alerts),
+            audit_heads: Default::default(),
             verifier: OnceCell::new(),
             signer: OnceCell::new(),
             cursor: OnceCell::new(),

@@ -275,7 +275,7 @@ async fn record(app: &App, route: &Route, facts: &AuditFacts, caller: Option<&Ca
         user_agent: facts.user_agent.clone(),
         time: crate::clock::rfc3339_millis(app.clock.now_millis()),
     };
-    if let Err(e) = crate::audit::append(&app.store, input).await {
+    if let Err(e) = crate::audit::append_cached(&app.store, &app.audit_heads, input).await {
         tracing::error!(event = "audit_write_failed", request_id, error = %e, "an audit event could not be written");
     }
     tenant

@@ -4,4 +4,4 @@
 
 pub mod chain;
 
-pub use chain::{append, verify, AuditEvent, AuditInput, Verification};
+pub use chain::{append, append_cached, verify, AuditEvent, AuditInput, HeadCache, Verification};
