@@ -69,10 +69,7 @@ async fn main() {
 
     let before = counting.snapshot();
     call(&app, RouteId::SearchFlights, None, Some(&token), Some(query.clone())).await;
-    println!(
-        "table requests per flight search: {:?} (the audit event is the TransactWriteItems)",
-        delta(&before, &counting.snapshot())
-    );
+    println!("table requests per flight search: {:?} (the audit event is the TransactWriteItems)", delta(&before, &counting.snapshot()));
     let before = counting.snapshot();
     let (status, _) = book(&app, &token, &eco, "count-1").await;
     assert_eq!(status, 201);
