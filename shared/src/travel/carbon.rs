@@ -116,36 +116,27 @@ impl Co2e {
     }
 }
 
-/// Every methodology that can be chosen.
-pub fn methodologies() -> Vec<Methodology> {
-    let mut out = Vec::new();
-    for s in sources() {
-        if s.id.starts_with("desnz") {
-            out.push(Methodology { id: leak_id(&s.id, ""), source: s, radiative_forcing: true });
-            out.push(Methodology { id: leak_id(&s.id, "-without-rf"), source: s, radiative_forcing: false });
-        } else {
-            out.push(Methodology { id: leak_id(&s.id, ""), source: s, radiative_forcing: false });
+/// Every methodology that can be chosen, built once per process.
+pub fn methodologies() -> &'static [Methodology] {
+    static ALL: OnceLock<Vec<Methodology>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        // Ids live as long as the process; each is made once, here.
+        let id = |base: &str, suffix: &str| -> &'static str { Box::leak(format!("{base}{suffix}").into_boxed_str()) };
+        let mut out = Vec::new();
+        for s in sources() {
+            if s.id.starts_with("desnz") {
+                out.push(Methodology { id: id(&s.id, ""), source: s, radiative_forcing: true });
+                out.push(Methodology { id: id(&s.id, "-without-rf"), source: s, radiative_forcing: false });
+            } else {
+                out.push(Methodology { id: id(&s.id, ""), source: s, radiative_forcing: false });
+            }
         }
-    }
-    out
-}
-
-/// Methodology ids live as long as the process; built once.
-fn leak_id(base: &str, suffix: &str) -> &'static str {
-    static IDS: OnceLock<std::sync::Mutex<Vec<&'static str>>> = OnceLock::new();
-    let ids = IDS.get_or_init(Default::default);
-    let id = format!("{base}{suffix}");
-    let mut ids = ids.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(found) = ids.iter().find(|i| **i == id) {
-        return found;
-    }
-    let leaked: &'static str = Box::leak(id.into_boxed_str());
-    ids.push(leaked);
-    leaked
+        out
+    })
 }
 
 pub fn methodology(id: &str) -> Result<Methodology, CarbonError> {
-    methodologies().into_iter().find(|m| m.id == id).ok_or_else(|| CarbonError::UnknownMethodology(id.into()))
+    methodologies().iter().find(|m| m.id == id).copied().ok_or_else(|| CarbonError::UnknownMethodology(id.into()))
 }
 
 fn is_uk(country: &str) -> bool {
