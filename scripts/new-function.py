@@ -4,8 +4,9 @@
 Usage: scripts/new-function.py NAME METHOD PATH "Summary" --like EXISTING [--concurrency PARAM]
 
 Copies EXISTING's log group, function (role, events) and its errors/throttles alarms, renamed,
-with the new method, path and description; review the policy it inherits. The Rust side (route
-table row, handler, functions/src/bin/NAME.rs, events/NAME.json) is separate.
+with the new method, path and description; review the policy it inherits. The Rust side is separate:
+the route table row, the handler and its line in `route_handlers!` (shared/src/handlers/mod.rs),
+events/NAME.json, then `scripts/wire-functions.py` writes functions/src/bin/NAME.rs.
 """
 import argparse
 import re

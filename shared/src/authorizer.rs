@@ -31,15 +31,8 @@ pub async fn decide(app: &App, event: &Value) -> Result<Value, &'static str> {
 }
 
 /// The whole `main` of the authorizer function.
-pub async fn run() -> Result<(), lambda_runtime::Error> {
-    crate::logging::init();
-    let app = match crate::lambda::aws_app().await {
-        Ok(app) => app,
-        Err(e) => return Err(crate::lambda::init_failed(e).await),
-    };
-    let app = &app;
-    lambda_runtime::run(lambda_runtime::service_fn(move |event: lambda_runtime::LambdaEvent<Value>| async move {
-        decide(app, &event.payload).await.map_err(lambda_runtime::Error::from)
-    }))
-    .await
+pub fn serve(services: crate::lambda::Services) -> Result<(), lambda_runtime::Error> {
+    crate::lambda::serve_events("authorizer", services, |app, event| {
+        Box::pin(async move { decide(app, &event).await.map_err(lambda_runtime::Error::from) })
+    })
 }

@@ -7,7 +7,7 @@ use crate::app::App;
 use crate::auth::token::TokenError;
 use crate::domain::tenants::TenantStatus;
 use crate::error::{ApiError, ApiResult};
-use crate::handlers;
+use crate::handlers::Answer;
 use crate::ids::{TenantId, UserId};
 use crate::rbac::{Grant, Permission};
 use crate::routes::{Access, Resource, Route};
@@ -146,15 +146,20 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     })
 }
 
-/// Runs one request through the pipeline.
+/// Runs one request through the pipeline, for any route.
 pub async fn handle(app: &App, route: &Route, req: ApiRequest) -> ApiResponse {
+    handle_with(app, route, &route.id, req).await
+}
+
+/// Runs one request through the pipeline; `answer` is the route's handler once admitted.
+pub async fn handle_with(app: &App, route: &Route, answer: &dyn Answer, req: ApiRequest) -> ApiResponse {
     let started = std::time::Instant::now();
     let origin = req.header("origin").map(str::to_string);
     let request_id = req.request_id.clone();
     let method = req.method.clone();
     let audit_facts = AuditFacts::of(route, &req);
     let signals = std::sync::Arc::new(Signals::default());
-    let (result, caller) = run(app, route, req, signals.clone()).await;
+    let (result, caller) = run(app, route, answer, req, signals.clone()).await;
     let caller = caller.or_else(|| result.as_ref().ok().and_then(|r| r.subject.clone()));
     let response = finish(app, result, &request_id, origin.as_deref());
     if route.access != Access::Public || route.id == crate::routes::RouteId::Login {
@@ -281,7 +286,13 @@ async fn record(app: &App, route: &Route, facts: &AuditFacts, caller: Option<&Ca
     tenant
 }
 
-async fn run(app: &App, route: &Route, req: ApiRequest, signals: std::sync::Arc<Signals>) -> (ApiResult<Reply>, Option<Caller>) {
+async fn run(
+    app: &App,
+    route: &Route,
+    answer: &dyn Answer,
+    req: ApiRequest,
+    signals: std::sync::Arc<Signals>,
+) -> (ApiResult<Reply>, Option<Caller>) {
     if req.body.len() > app.config.max_body_bytes {
         return (Err(ApiError::PayloadTooLarge { limit: app.config.max_body_bytes }), None);
     }
@@ -321,7 +332,7 @@ async fn run(app: &App, route: &Route, req: ApiRequest, signals: std::sync::Arc<
         }
     }
     let call = Call { req, auth, signals };
-    (handlers::dispatch(app, route.id, &call).await, actor)
+    (answer.answer(app, &call).await, actor)
 }
 
 /// Verifies the bearer token and loads the caller's current record and tenant status.

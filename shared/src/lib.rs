@@ -6,6 +6,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod authorizer;
+pub mod aws_sdk;
 pub mod clock;
 pub mod config;
 pub mod cors;

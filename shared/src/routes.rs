@@ -378,6 +378,24 @@ pub const ROUTES: &[Route] = &[
 /// Functions that serve no route: the gateway authorizer and the scheduled re-encryption job.
 pub const BACKGROUND_FUNCTIONS: &[&str] = &["authorizer", "keys-reencrypt", "audit-archive"];
 
+/// The functions that call KMS themselves, to create or unwrap tenant data keys (profiles, TOTP
+/// secrets, key rotation, re-encryption). The others are built without a KMS client: their key
+/// port fails closed, and their role may use the key only through Secrets Manager.
+pub const KMS_FUNCTIONS: &[&str] = &[
+    "auth-login",
+    "auth-totp-enroll",
+    "auth-totp-verify",
+    "tenant-keys-rotate",
+    "profile-me-get",
+    "profile-me-put",
+    "profile-user-get",
+    "profile-user-put",
+    "keys-reencrypt",
+];
+
+/// The functions that write objects to S3; the others are built without an S3 client.
+pub const S3_FUNCTIONS: &[&str] = &["audit-archive"];
+
 #[allow(clippy::too_many_arguments)]
 const fn route(
     id: RouteId,

@@ -108,3 +108,31 @@ fn table_buckets_logs_and_secrets_are_encrypted() {
         }
     }
 }
+
+/// Each binary is the one line `scripts/wire-functions.py` writes: its route's type (so it
+/// links that handler only) and exactly the AWS services the route table gives it. A function
+/// without KMS must not be able to call KMS directly either: its role uses the app key only
+/// through Secrets Manager (or S3 and SQS for the archive job).
+#[test]
+fn every_binary_links_only_its_handler_and_services_and_its_role_matches() {
+    let t = template();
+    let mut functions: Vec<&str> = ROUTES.iter().map(|r| r.function).collect();
+    functions.extend(shared::routes::BACKGROUND_FUNCTIONS);
+    for function in functions {
+        let text = std::fs::read_to_string(repo_root().join(format!("functions/src/bin/{function}.rs"))).unwrap();
+        if let Some(route) = shared::routes::Route::by_function(function) {
+            let wiring = format!("shared::lambda::serve_route::<shared::handlers::route::{:?}>(", route.id);
+            assert!(text.contains(&wiring), "{function} must be wired with {wiring}");
+        }
+        let (kms, s3) = shared::lambda::Services::required_by(function);
+        assert_eq!(text.contains(".kms()"), kms, "{function}: KMS client");
+        assert_eq!(text.contains(".s3()"), s3, "{function}: S3 client");
+        let policies = &t["Resources"][logical_id(function).as_str()]["Properties"]["Policies"];
+        let direct_kms =
+            policies.as_sequence().into_iter().flatten().flat_map(|p| p["Statement"].as_sequence().into_iter().flatten()).any(|stmt| {
+                let actions = serde_yaml::to_string(plain(&stmt["Action"])).unwrap();
+                actions.contains("kms:") && stmt["Condition"]["StringEquals"]["kms:ViaService"].is_null()
+            });
+        assert_eq!(direct_kms, kms, "{function}: a role may call KMS directly exactly when the binary has a KMS client");
+    }
+}

@@ -1,6 +1,5 @@
 //! `POST /v1/bookings/{id}/cancel`: the handler lives once in the shared crate; this is wiring only.
 
-#[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_route("bookings-cancel").await
+fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::serve_route::<shared::handlers::route::BookingsCancel>(shared::lambda::Services::BASE)
 }

@@ -1,6 +1,5 @@
 //! `PUT /v1/policy`: the handler lives once in the shared crate; this is wiring only.
 
-#[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_route("policy-put").await
+fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::serve_route::<shared::handlers::route::PolicyPut>(shared::lambda::Services::BASE)
 }

@@ -1,6 +1,5 @@
 //! `GET /v1/users/{id}/profile`: the handler lives once in the shared crate; this is wiring only.
 
-#[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_route("profile-user-get").await
+fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::serve_route::<shared::handlers::route::ProfileUserGet>(shared::lambda::Services::BASE.kms())
 }

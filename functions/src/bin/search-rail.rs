@@ -1,6 +1,5 @@
 //! `POST /v1/search/rail`: the handler lives once in the shared crate; this is wiring only.
 
-#[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_route("search-rail").await
+fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::serve_route::<shared::handlers::route::SearchRail>(shared::lambda::Services::BASE)
 }

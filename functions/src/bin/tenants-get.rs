@@ -1,6 +1,5 @@
 //! `GET /v1/tenants/{id}`: the handler lives once in the shared crate; this is wiring only.
 
-#[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_route("tenants-get").await
+fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::serve_route::<shared::handlers::route::TenantsGet>(shared::lambda::Services::BASE)
 }

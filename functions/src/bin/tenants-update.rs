@@ -1,6 +1,5 @@
 //! `PATCH /v1/tenants/{id}`: the handler lives once in the shared crate; this is wiring only.
 
-#[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_route("tenants-update").await
+fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::serve_route::<shared::handlers::route::TenantsUpdate>(shared::lambda::Services::BASE)
 }

@@ -1,6 +1,5 @@
 //! `PATCH /v1/users/{id}`: the handler lives once in the shared crate; this is wiring only.
 
-#[tokio::main]
-async fn main() -> Result<(), shared::lambda::Error> {
-    shared::lambda::run_route("users-update").await
+fn main() -> Result<(), shared::lambda::Error> {
+    shared::lambda::serve_route::<shared::handlers::route::UsersUpdate>(shared::lambda::Services::BASE)
 }

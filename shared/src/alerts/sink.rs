@@ -55,7 +55,9 @@ pub struct SlackWebhookSink {
     secrets: Arc<dyn Secrets>,
     secret_id: String,
     url: OnceCell<String>,
-    http: reqwest::Client,
+    /// Built on the first alert: its TLS set-up reads the system trust store, which has no
+    /// place on a function's init path.
+    http: std::sync::OnceLock<reqwest::Client>,
     attempts: u32,
     backoff: Duration,
 }
@@ -66,7 +68,7 @@ impl SlackWebhookSink {
             secrets,
             secret_id: secret_id.into(),
             url: OnceCell::new(),
-            http: reqwest::Client::builder().timeout(Duration::from_secs(3)).build().unwrap_or_default(),
+            http: std::sync::OnceLock::new(),
             attempts: 4,
             backoff: Duration::from_millis(200),
         }
@@ -104,10 +106,11 @@ impl AlertSink for SlackWebhookSink {
     async fn send(&self, alert: &Alert) -> Result<(), SinkError> {
         let url = self.url().await?;
         let body = slack_message(alert);
+        let http = self.http.get_or_init(|| reqwest::Client::builder().timeout(Duration::from_secs(3)).build().unwrap_or_default());
         let mut wait = self.backoff;
         let mut last = String::new();
         for attempt in 1..=self.attempts {
-            match self.http.post(url).json(&body).send().await {
+            match http.post(url).json(&body).send().await {
                 Ok(r) if r.status().is_success() => return Ok(()),
                 // A client error other than rate limiting will not get better by retrying.
                 Ok(r) if r.status().is_client_error() && r.status().as_u16() != 429 => {

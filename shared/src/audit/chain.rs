@@ -121,30 +121,24 @@ pub async fn append(store: &Store, input: AuditInput) -> ApiResult<AuditEvent> {
     append_cached(store, &HeadCache::default(), input).await
 }
 
-/// The heads this container last wrote, by chain: a warm container appending to a chain nobody
-/// else wrote since skips reading the head. The transaction's condition on the head's version
-/// still decides; a stale cached head only costs a retry.
+/// The heads this container last wrote, by chain, each behind an async lock: appends from one
+/// process to one chain take turns instead of racing (and retrying) on the head, and a warm
+/// container appending to a chain nobody else wrote since skips reading the head. The
+/// transaction's condition on the head's version still decides across processes; a stale
+/// cached head only costs a retry.
 #[derive(Debug, Default)]
-pub struct HeadCache(std::sync::Mutex<std::collections::HashMap<String, (Head, u64)>>);
+pub struct HeadCache(std::sync::Mutex<std::collections::HashMap<String, ChainSlot>>);
+
+type ChainSlot = std::sync::Arc<tokio::sync::Mutex<Option<(Head, u64)>>>;
 
 impl HeadCache {
-    fn get(&self, chain: &str) -> Option<(Head, u64)> {
-        self.0.lock().ok()?.get(chain).cloned()
-    }
-
-    fn put(&self, chain: &str, head: Head, version: u64) {
-        if let Ok(mut m) = self.0.lock() {
-            if m.len() > 10_000 {
-                m.clear();
-            }
-            m.insert(chain.to_string(), (head, version));
+    fn slot(&self, chain: &str) -> ChainSlot {
+        let mut slots = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slots.len() > 10_000 {
+            // Keep the chains someone is appending to right now.
+            slots.retain(|_, slot| std::sync::Arc::strong_count(slot) > 1);
         }
-    }
-
-    fn forget(&self, chain: &str) {
-        if let Ok(mut m) = self.0.lock() {
-            m.remove(chain);
-        }
+        slots.entry(chain.to_string()).or_default().clone()
     }
 }
 
@@ -152,8 +146,10 @@ impl HeadCache {
 pub async fn append_cached(store: &Store, cache: &HeadCache, input: AuditInput) -> ApiResult<AuditEvent> {
     let keys = chain_keys(input.tenant.as_ref());
     let chain = input.tenant.as_ref().map(|t| t.to_string()).unwrap_or_else(|| "platform".into());
+    let slot = cache.slot(&chain);
+    let mut cached = slot.lock().await;
     for attempt in 0..MAX_ATTEMPTS {
-        let (head, head_version) = match cache.get(&chain) {
+        let (head, head_version) = match cached.take() {
             Some((head, version)) => (head, Some(version)),
             None => match store.get(&keys.head()).await? {
                 Some(item) => (item.decode::<Head>()?, Some(item.version)),
@@ -196,11 +192,10 @@ pub async fn append_cached(store: &Store, cache: &HeadCache, input: AuditInput) 
         let writes = vec![Write::Put { item, condition: Condition::NotExists }, Write::Put { item: new_head, condition: head_condition }];
         match store.transact(writes).await {
             Ok(()) => {
-                cache.put(&chain, Head { seq: event.seq, hash: event.hash.clone() }, new_version);
+                *cached = Some((Head { seq: event.seq, hash: event.hash.clone() }, new_version));
                 return Ok(event);
             }
             Err(StoreError::ConditionFailed) => {
-                cache.forget(&chain);
                 // Someone appended first: back off a little, with jitter, and try on the new head.
                 let mut jitter = [0u8; 1];
                 let _ = aws_lc_rs::rand::fill(&mut jitter);

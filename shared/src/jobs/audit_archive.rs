@@ -117,6 +117,8 @@ pub async fn archive_chain(app: &App, tenant: Option<&TenantId>, max_events: u64
 }
 
 /// The whole `main` of the `audit-archive` function, run on a schedule.
-pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
-    crate::lambda::run_job(|app| Box::pin(async move { Ok(serde_json::json!({"chains": run(app, 50_000).await?})) })).await
+pub fn serve(services: crate::lambda::Services) -> Result<(), lambda_runtime::Error> {
+    crate::lambda::serve_events("audit-archive", services, |app, _event| {
+        Box::pin(async move { Ok(serde_json::json!({"chains": run(app, 50_000).await.map_err(|e| e.to_string())?})) })
+    })
 }

@@ -153,6 +153,8 @@ async fn reencrypt_item(app: &App, scope: &TenantScope, item: &Item, current: u3
 
 /// The whole `main` of the `keys-reencrypt` function, run on a schedule: works through the
 /// pending re-encryptions within one invocation's budget and returns the progress.
-pub async fn run_lambda() -> Result<(), lambda_runtime::Error> {
-    crate::lambda::run_job(|app| Box::pin(async move { Ok(serde_json::json!({"tenants": run_pending(app, 5_000).await?})) })).await
+pub fn serve(services: crate::lambda::Services) -> Result<(), lambda_runtime::Error> {
+    crate::lambda::serve_events("keys-reencrypt", services, |app, _event| {
+        Box::pin(async move { Ok(serde_json::json!({"tenants": run_pending(app, 5_000).await.map_err(|e| e.to_string())?})) })
+    })
 }
