@@ -168,6 +168,49 @@ async fn rotation_keeps_profiles_readable_and_reencryption_moves_them() {
     drop(other);
 }
 
+/// The job's container sealed before a rotation made in another container, so its cached
+/// current version is the old one: it must still move every field to the version it read.
+#[tokio::test]
+async fn reencryption_in_a_container_with_a_stale_key_version_moves_fields_to_the_new_one() {
+    let api = TestApi::start().await;
+    let token = api.token("traveler@alpine.demo").await;
+    let (status, _, _) = api.call("PUT", "/v1/me/profile", Some(&token), Some(profile())).await;
+    assert_eq!(status, 200);
+    let tenant = api.user("traveler@alpine.demo").tenant_id.clone().unwrap();
+    let keys = shared::crypto::keyservice::LocalKeyRing::open_or_create(&api.data_dir.path().join("data/keys/master.key")).unwrap();
+    let job_container = shared::app::App::new(
+        api.app.config.clone(),
+        shared::app::Ports {
+            store: api.app.store.clone(),
+            secrets: api.app.secrets.clone(),
+            keys: std::sync::Arc::new(keys),
+            alerts: std::sync::Arc::new(shared::alerts::LocalAlertSink::log_only()),
+            objects: api.app.objects.clone(),
+            clock: api.app.clock.clone(),
+        },
+    );
+    // The job's container seals first (a profile write), so it caches version 1 as current ...
+    let executive = api.token("executive@alpine.demo").await;
+    let (status, _) =
+        integration_tests::call(&job_container, shared::routes::RouteId::ProfileMePut, None, Some(&executive), Some(profile())).await;
+    assert_eq!(status, 200);
+    // ... then another container rotates.
+    let root = api.token("root@platform.demo").await;
+    let (status, _, _) = api.call("POST", &format!("/v1/tenants/{tenant}/keys/rotate"), Some(&root), None).await;
+    assert_eq!(status, 201);
+    let done = shared::jobs::reencrypt::run_pending(&job_container, 100).await.unwrap();
+    assert_eq!(done[0].reencrypted_fields, 16, "8 sealed fields in each of 2 profiles: {done:?}");
+    let mut req = shared::http::ApiRequest::default();
+    req.headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let scope = shared::http::authenticate(&api.app, &req).await.unwrap().tenant_scope(None).unwrap();
+    for user in ["traveler@alpine.demo", "executive@alpine.demo"] {
+        let key = scope.key(shared::store::Collection::Profile, &api.user(user).user_id);
+        let item = api.app.store.get(&key).await.unwrap().unwrap();
+        let sealed = item.body["sealed"].as_object().unwrap();
+        assert!(sealed.values().all(|v| v.as_str().unwrap().starts_with("v1.2.")), "{user}: {sealed:?}");
+    }
+}
+
 #[tokio::test]
 async fn offboarding_destroys_the_keys_and_leaves_ciphertext_unreadable() {
     let api = TestApi::start().await;

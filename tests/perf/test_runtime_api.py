@@ -3,15 +3,19 @@
     python3 tests/perf/test_runtime_api.py        # or: python3 -m unittest discover tests/perf
 
 A fake runtime client written here drives the protocol; a real Rust binary (the bare
-lambda_http function) drives it too. The binary is looked up in $PERF_BARE_BIN, then
+lambda_http function) drives it too. The harness's pure logic (scenarios.py: the function list,
+placeholder filling, the per-function scenarios) is tested here as well. The binary is looked up in $PERF_BARE_BIN, then
 target/perf-quick/bare, target/release/bare, target/debug/bare; without one the real-binary tests
 are skipped, except under CI=true, where a missing binary is a failure.
 """
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import http.client
 import json
+import re
 import os
 import subprocess
 import sys
@@ -26,6 +30,7 @@ ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 from aws_proxy import AwsProxy, classify  # noqa: E402
 from runtime_api import RuntimeApi  # noqa: E402
+import scenarios  # noqa: E402
 
 BASE = "/2018-06-01/runtime"
 
@@ -200,6 +205,135 @@ class ProxyTest(unittest.TestCase):
         calls = proxy.since(0)
         self.assertEqual([c.key for c in calls], ["secretsmanager:GetSecretValue"] * 2)
         self.assertTrue(all(c.status == 200 and c.end >= c.start for c in calls))
+
+
+class ScenarioTest(unittest.TestCase):
+    """The harness's pure logic: which functions, their events and scenarios."""
+
+    TODAY = dt.date(2026, 1, 30)
+
+    def values(self, **extra):
+        v = {
+            "token": "tok.en.sig",
+            "email": "traveler@alpine.demo",
+            "password": "Demo-pass",
+            "totp": "123456",
+            "offer_id": "s_abc-1",
+            "booking_id": "b_abc",
+            "policy_version": "3",
+            "tenant": "t_aaaaaaaaaaaaaaaa",
+            "user": "u_bbbbbbbbbbbbbbbb",
+        }
+        return v | extra
+
+    def test_all_lists_every_binary_of_the_functions_crate_and_each_has_an_event(self):
+        functions = scenarios.all_functions(ROOT)
+        self.assertEqual(functions, sorted(functions))
+        for f in ("authorizer", "keys-reencrypt", "audit-archive", "health", "me", "users-list", "tenants-offboard"):
+            self.assertIn(f, functions)
+        self.assertNotIn("bare", functions)
+        self.assertGreaterEqual(len(functions), 42)
+        for f in functions:
+            self.assertTrue((ROOT / "events" / f"{f}.json").is_file(), f)
+
+    def test_select_functions(self):
+        available = ["a", "b", "c"]
+        self.assertEqual(scenarios.select_functions("all", available), available)
+        self.assertEqual(scenarios.select_functions("c, a,bare,c,", available), ["c", "a"])
+        self.assertEqual(scenarios.select_functions("b,all", available), ["b", "a", "c"])
+        self.assertEqual(scenarios.select_functions("health,me,users-list", available), ["health", "me", "users-list"])
+
+    def test_fill_replaces_placeholders_dates_and_demo_ids(self):
+        text = '{"a": "{{token}}", "d": "{{date+30}}", "e": "{{date+32}}", "m": "{{month}}", "v": {{policy_version}}, "p": "/t/t_demo0000000001/u/u_demo0000000001"}'
+        out = json.loads(scenarios.fill(text, self.values(), self.TODAY))
+        self.assertEqual(out, {"a": "tok.en.sig", "d": "2026-03-01", "e": "2026-03-03", "m": "2026-03", "v": 3, "p": "/t/t_aaaaaaaaaaaaaaaa/u/u_bbbbbbbbbbbbbbbb"})
+        self.assertEqual(scenarios.fill("{{month}}", self.values(month="2027-01"), self.TODAY), "2027-01")
+        with self.assertRaises(KeyError):
+            scenarios.fill("{{nonsense}}", self.values(), self.TODAY)
+        with self.assertRaises(KeyError):
+            scenarios.fill("u_demo0000000001", {}, self.TODAY)
+
+    def test_every_event_fills_to_json_without_a_placeholder_left(self):
+        for f in scenarios.all_functions(ROOT):
+            text = (ROOT / "events" / f"{f}.json").read_text()
+            filled = scenarios.fill(text, self.values(), self.TODAY)
+            self.assertEqual(scenarios.placeholders(filled), set(), f)
+            self.assertNotIn("_demo00000", filled, f)
+            event = json.loads(filled)
+            if "httpMethod" in event and f != "authorizer":
+                self.assertEqual(event["headers"].get("Authorization", "Bearer tok.en.sig"), "Bearer tok.en.sig", f)
+
+    def test_make_unique_tags_headers_and_body_fields(self):
+        event = {
+            "headers": {"Idempotency-Key": "demo-key-0001", "Other": "x"},
+            "multiValueHeaders": {"Idempotency-Key": ["demo-key-0001"]},
+            "body": json.dumps({"email": "new.user@demo-a.test", "name": "N"}),
+        }
+        scenarios.make_unique(event, (("header", "idempotency-key"), ("body", "email")), "7")
+        self.assertEqual(event["headers"], {"Idempotency-Key": "demo-key-0001-7", "Other": "x"})
+        self.assertEqual(event["multiValueHeaders"], {"Idempotency-Key": ["demo-key-0001-7"]})
+        self.assertEqual(json.loads(event["body"]), {"email": "new.user.7@demo-a.test", "name": "N"})
+
+    def test_the_unique_fields_of_the_scenarios_are_in_their_events(self):
+        for f, sc in scenarios.SCENARIOS.items():
+            if not sc.unique:
+                continue
+            event = json.loads(scenarios.fill((ROOT / "events" / f"{f}.json").read_text(), self.values(), self.TODAY))
+            before = json.dumps(event)
+            for i in ("1", "2"):
+                tagged = scenarios.make_unique(json.loads(before), sc.unique, i)
+                self.assertNotEqual(json.dumps(tagged), before, f)
+
+    def test_scenarios_name_real_functions_users_and_preparations(self):
+        functions = set(scenarios.all_functions(ROOT))
+        for f, sc in scenarios.SCENARIOS.items():
+            self.assertIn(f, functions)
+            self.assertIn(sc.caller, {"root", "admin", "traveler", "executive", "reporting", "arranger", "none"}, f)
+            self.assertIn(sc.user, {"traveler", "executive", "reporting", "arranger", "admin"}, f)
+            if sc.prepare:
+                self.assertIn(sc.prepare, scenarios.PREPARE_HELPERS, f)
+        self.assertEqual(scenarios.scenario("me"), scenarios.Scenario())
+        helpers = scenarios.helper_functions(["me"])
+        self.assertEqual(helpers, sorted(scenarios.SEED_HELPERS))
+        self.assertTrue(set(scenarios.helper_functions(sorted(functions))) <= functions)
+        self.assertIn("tenant-keys-rotate", scenarios.helper_functions(["keys-reencrypt"]))
+
+    def test_platform_routes_are_called_by_the_root_admin(self):
+        """The routes of the root-only permissions (rbac.rs: ManageTenants, RotateTenantKeys) get
+        a root token; no other route does."""
+        routes = (ROOT / "shared" / "src" / "routes.rs").read_text()
+        found = re.findall(r'route\(\s*RouteId::\w+,\s*"[A-Z]+",\s*"[^"]+",\s*"([a-z-]+)",\s*(\w+(?:\([^)]*\))?)', routes)
+        jobs = {"authorizer", "keys-reencrypt", "audit-archive"}
+        self.assertEqual({f for f, _ in found}, set(scenarios.all_functions(ROOT)) - jobs, "every route is parsed")
+        for function, access in found:
+            root_only = access in ("Requires(P::ManageTenants)", "Requires(P::RotateTenantKeys)")
+            self.assertEqual(scenarios.scenario(function).caller == "root", root_only, function)
+            if access == "Public":
+                self.assertIn(scenarios.scenario(function).caller, ("none", "admin"), function)
+
+    def test_totp_matches_rfc6238(self):
+        secret = base64.b32encode(b"12345678901234567890").decode().rstrip("=")
+        for t, eight in ((59, "94287082"), (1111111109, "07081804"), (1234567890, "89005924"), (2000000000, "69279037")):
+            self.assertEqual(scenarios.totp_code(secret, t), eight[-6:])
+
+    def test_ed25519_seed_reads_pkcs8_v1_and_v2(self):
+        seed, public = bytes(range(32)), bytes(range(32, 64))
+        v1 = bytes.fromhex("302e020100300506032b657004220420") + seed
+        v2 = bytes.fromhex("3053020101300506032b657004220420") + seed + bytes.fromhex("a123032100") + public
+        self.assertEqual(scenarios.ed25519_seed(v1), seed)
+        self.assertEqual(scenarios.ed25519_seed(v2), seed)
+        with self.assertRaises(ValueError):
+            scenarios.ed25519_seed(b"\x30\x03\x02\x01\x00")
+
+    def test_status_column_entries(self):
+        self.assertEqual(scenarios.status_of_body({"statusCode": 201, "body": "{}"}), "201")
+        allow = {"principalId": "u", "policyDocument": {"Statement": [{"Effect": "Allow"}]}}
+        deny = {"principalId": "u", "policyDocument": {"Statement": [{"Effect": "Deny"}]}}
+        self.assertEqual(scenarios.status_of_body(allow), "allow")
+        self.assertEqual(scenarios.status_of_body(deny), "deny")
+        self.assertEqual(scenarios.status_of_body({"tenants": []}), "answered")
+        self.assertEqual(scenarios.status_of_body(None), "answered")
+        self.assertEqual([s for s in ("200", "204", "answered", "allow", "deny", "409", "error:x") if scenarios.is_success(s)], ["200", "204", "answered", "allow"])
 
 
 def find_bare() -> Path | None:

@@ -192,6 +192,23 @@ impl Keyring {
     /// is down: nothing is ever written in clear.
     pub async fn seal(&self, store: &Store, scope: &TenantScope, item: &str, field: &str, plaintext: &[u8], now: i64) -> ApiResult<String> {
         let version = self.current_version(store, scope, now).await?;
+        self.seal_with(store, scope, version, item, field, plaintext, now).await
+    }
+
+    /// Seals under a given key version: the re-encryption job uses the version it read from
+    /// the table, not this container's cached idea of the current one (which may predate a
+    /// rotation made elsewhere by up to a minute).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn seal_with(
+        &self,
+        store: &Store,
+        scope: &TenantScope,
+        version: u32,
+        item: &str,
+        field: &str,
+        plaintext: &[u8],
+        now: i64,
+    ) -> ApiResult<String> {
         let key = self.key_for(store, scope, version, now).await.map_err(ApiError::from)?;
         let binding = Binding { tenant: scope.tenant_id().as_str(), item, field };
         Envelope::seal(&key, version, binding, plaintext).ok_or_else(|| ApiError::Internal("sealing failed".into()))

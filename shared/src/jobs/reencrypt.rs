@@ -129,7 +129,7 @@ async fn reencrypt_item(app: &App, scope: &TenantScope, item: &Item, current: u3
         }
         match app.keyring.open(&app.store, scope, &item_ref, field, sealed, now).await {
             Ok(plain) => {
-                *sealed = app.keyring.seal(&app.store, scope, &item_ref, field, &plain, now).await?;
+                *sealed = app.keyring.seal_with(&app.store, scope, current, &item_ref, field, &plain, now).await?;
                 changed += 1;
             }
             Err(e) => {
