@@ -2,9 +2,14 @@
 //! invocation, without calling anything; every client of the function shares its HTTP client
 //! (one connection pool, one TLS configuration) and its credentials provider.
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 use aws_smithy_http_client::Builder;
+use std::time::Duration;
 
 /// The roots AWS service endpoints chain to. Trusting only these keeps the system store
 /// (hundreds of files under /etc/ssl/certs, about 3 ms to read and parse) off the init path.
@@ -13,9 +18,33 @@ pub const AMAZON_TRUST_SERVICES_ROOTS: &[u8] = include_bytes!("../certs/amazon-t
 /// `AWS_TRUST_STORE=system` trusts the system store instead (a proxy that re-signs TLS, say).
 const TRUST_STORE_VARIABLE: &str = "AWS_TRUST_STORE";
 
-pub async fn sdk_config() -> SdkConfig {
-    let system = std::env::var(TRUST_STORE_VARIABLE).is_ok_and(|v| v == "system");
-    aws_config::defaults(BehaviorVersion::latest()).http_client(http_client(system)).load().await
+/// A function's configuration in Lambda, from its environment alone: the region, the role's
+/// credentials (Lambda always sets both) and `AWS_ENDPOINT_URL` (tests and the perf harness).
+/// No profile files to parse and no instance-metadata, SSO or web-identity chain to set up.
+pub fn lambda_config() -> SdkConfig {
+    let credentials = SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new());
+    let builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(std::env::var("AWS_REGION").ok().map(Region::new))
+        .credentials_provider(credentials)
+        .http_client(http_client(system_roots()))
+        // What `aws_config::defaults` sets: standard retries, a 3.1 s connect timeout.
+        .retry_config(RetryConfig::standard())
+        .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_millis(3100)).build());
+    match std::env::var("AWS_ENDPOINT_URL") {
+        Ok(url) if !url.is_empty() => builder.endpoint_url(url).build(),
+        _ => builder.build(),
+    }
+}
+
+/// An operator's configuration on a laptop or in CI: the whole default chain (profiles, SSO,
+/// web identity, instance metadata).
+pub async fn operator_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(http_client(system_roots())).load().await
+}
+
+fn system_roots() -> bool {
+    std::env::var(TRUST_STORE_VARIABLE).is_ok_and(|v| v == "system")
 }
 
 fn http_client(system_roots: bool) -> aws_sdk_dynamodb::config::SharedHttpClient {

@@ -74,16 +74,15 @@ fn s3_object_store(sdk: &SdkConfig, bucket: String) -> Arc<dyn ObjectStore> {
     Arc::new(S3ObjectStore::new(aws_sdk_s3::Client::new(sdk), bucket))
 }
 
-/// Builds the AWS-backed dependencies. Clients are constructed without calling anything;
-/// secrets and keys are fetched on first use.
-pub async fn aws_app(services: Services) -> Result<App, Error> {
+/// Builds the AWS-backed dependencies on `sdk` (see [`crate::aws_sdk`]). Clients are
+/// constructed without calling anything; secrets and keys are fetched on first use.
+pub fn aws_app(services: Services, sdk: &SdkConfig) -> Result<App, Error> {
     let (config, table) = Config::from_env()?;
-    let sdk = crate::aws_sdk::sdk_config().await;
-    let store = Store::new(Arc::new(DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), table)));
-    let secrets: Arc<dyn crate::secrets::Secrets> = Arc::new(AwsSecrets::new(aws_sdk_secretsmanager::Client::new(&sdk)));
+    let store = Store::new(Arc::new(DynamoTable::new(aws_sdk_dynamodb::Client::new(sdk), table)));
+    let secrets: Arc<dyn crate::secrets::Secrets> = Arc::new(AwsSecrets::new(aws_sdk_secretsmanager::Client::new(sdk)));
     // Without KMS or a data key id a function cannot seal or open anything: it fails closed.
     let keys: Arc<dyn KeyService> = match (services.key_service, &config.data_key_id) {
-        (Some(kms), Some(id)) => kms(&sdk, id.clone()),
+        (Some(kms), Some(id)) => kms(sdk, id.clone()),
         _ => Arc::new(UnavailableKeyService),
     };
     // Alerts go to Slack when the webhook secret is configured, else to the function's log.
@@ -92,7 +91,7 @@ pub async fn aws_app(services: Services) -> Result<App, Error> {
         None => Arc::new(LocalAlertSink::log_only()),
     };
     let objects: Arc<dyn ObjectStore> = match (services.object_store, &config.bucket) {
-        (Some(s3), Some(bucket)) => s3(&sdk, bucket.clone()),
+        (Some(s3), Some(bucket)) => s3(sdk, bucket.clone()),
         (None, Some(_)) => return Err(ConfigError("BUCKET_NAME is set but this function is built without S3".into()).into()),
         (_, None) => Arc::new(NoObjectStore),
     };
@@ -109,11 +108,10 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
 fn start(function: &str, services: Services) -> Result<(tokio::runtime::Runtime, Result<App, Error>), Error> {
     crate::logging::init();
     let runtime = runtime()?;
-    let app = runtime.block_on(async {
-        match services.check(function).map_err(Error::from) {
-            Ok(()) => aws_app(services).await,
-            Err(e) => Err(e),
-        }
+    // Nothing here awaits: the clients are built without calling anything.
+    let app = services.check(function).map_err(Error::from).and_then(|()| {
+        let _guard = runtime.enter();
+        aws_app(services, &crate::aws_sdk::lambda_config())
     });
     let app = match app {
         Ok(app) => Ok(app),

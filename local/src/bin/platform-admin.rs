@@ -39,7 +39,7 @@ async fn main() -> ExitCode {
             Ok((app, _)) => app,
             Err(e) => return fail(e),
         },
-        None => match shared::lambda::aws_app(shared::lambda::Services::ALL).await {
+        None => match shared::lambda::aws_app(shared::lambda::Services::ALL, &shared::aws_sdk::operator_config().await) {
             Ok(app) => Arc::new(app),
             Err(e) => return fail(e),
         },
