@@ -2,6 +2,7 @@
 //! invocation, without calling anything; every client of the function shares its HTTP client
 //! (one connection pool, one TLS configuration) and its credentials provider.
 
+use crate::config::ConfigError;
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
@@ -21,20 +22,22 @@ const TRUST_STORE_VARIABLE: &str = "AWS_TRUST_STORE";
 /// A function's configuration in Lambda, from its environment alone: the region, the role's
 /// credentials (Lambda always sets both) and `AWS_ENDPOINT_URL` (tests and the perf harness).
 /// No profile files to parse and no instance-metadata, SSO or web-identity chain to set up.
-pub fn lambda_config() -> SdkConfig {
+/// Other SDK variables (`AWS_ENDPOINT_URL_<SERVICE>`, FIPS, retry mode) are not read.
+pub fn lambda_config() -> Result<SdkConfig, ConfigError> {
+    let region = std::env::var("AWS_REGION").map_err(|_| ConfigError("set AWS_REGION (Lambda always does)".into()))?;
     let credentials = SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new());
     let builder = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(std::env::var("AWS_REGION").ok().map(Region::new))
+        .region(Region::new(region))
         .credentials_provider(credentials)
         .http_client(http_client(system_roots()))
         // What `aws_config::defaults` sets: standard retries, a 3.1 s connect timeout.
         .retry_config(RetryConfig::standard())
         .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_millis(3100)).build());
-    match std::env::var("AWS_ENDPOINT_URL") {
+    Ok(match std::env::var("AWS_ENDPOINT_URL") {
         Ok(url) if !url.is_empty() => builder.endpoint_url(url).build(),
         _ => builder.build(),
-    }
+    })
 }
 
 /// An operator's configuration on a laptop or in CI: the whole default chain (profiles, SSO,
@@ -53,7 +56,8 @@ fn http_client(system_roots: bool) -> aws_sdk_dynamodb::config::SharedHttpClient
     } else {
         TrustStore::empty().with_native_roots(false).with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS)
     };
-    let tls = TlsContext::builder().with_trust_store(trust).build().unwrap_or_default();
+    // `build` cannot fail today; its default would trust the system store, so never fall back.
+    let tls = TlsContext::builder().with_trust_store(trust).build().expect("a TLS context with a trust store builds");
     Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc)).tls_context(tls).build_https()
 }
 

@@ -111,7 +111,7 @@ fn start(function: &str, services: Services) -> Result<(tokio::runtime::Runtime,
     // Nothing here awaits: the clients are built without calling anything.
     let app = services.check(function).map_err(Error::from).and_then(|()| {
         let _guard = runtime.enter();
-        aws_app(services, &crate::aws_sdk::lambda_config())
+        aws_app(services, &crate::aws_sdk::lambda_config()?)
     });
     let app = match app {
         Ok(app) => Ok(app),

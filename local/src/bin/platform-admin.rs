@@ -15,7 +15,9 @@ use shared::ids::TenantId;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-const USAGE: &str = "usage: platform-admin [--local DIR] <bootstrap-keys | rotate-signing-key | create-root-admin --email E --name N | seed-demo | verify-audit [--tenant T] | reencrypt>";
+const USAGE: &str = "usage: platform-admin [--local DIR] <bootstrap-keys | rotate-signing-key | create-root-admin --email E --name N | seed-demo | verify-audit [--tenant T] | reencrypt>
+AWS credentials and region come from the usual chain (environment, profile, SSO). AWS calls trust only
+the Amazon Trust Services roots; behind a TLS-inspecting proxy set AWS_TRUST_STORE=system.";
 
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("platform-admin: {message}");

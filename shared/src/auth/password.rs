@@ -16,12 +16,13 @@ static MEMORY: Mutex<Vec<Block>> = Mutex::new(Vec::new());
 
 fn compute(argon: &Argon2, password: &[u8], salt: &[u8], out: &mut [u8]) -> Result<(), argon2::Error> {
     let blocks = argon.params().block_count();
-    let mut temporary;
-    let mut shared = MEMORY.try_lock().ok();
+    let mut temporary = Vec::new();
+    // Only our own parameters use (and size) the shared area; anything else gets its own.
+    let mut shared = if blocks == params().block_count() { MEMORY.try_lock().ok() } else { None };
     let memory: &mut Vec<Block> = match shared.as_deref_mut() {
         Some(memory) => memory,
         None => {
-            temporary = Vec::new();
+            temporary.try_reserve_exact(blocks).map_err(|_| argon2::Error::OutOfMemory)?;
             &mut temporary
         }
     };
@@ -30,6 +31,16 @@ fn compute(argon: &Argon2, password: &[u8], salt: &[u8], out: &mut [u8]) -> Resu
     }
     // Argon2 writes every block before it reads it, so a reused area needs no clearing.
     argon.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+}
+
+/// The most a stored hash may ask for: a tampered or imported row must not make a sign-in
+/// allocate gigabytes or spin for minutes.
+fn acceptable(algorithm: Algorithm, version: Version, params: &Params) -> bool {
+    algorithm == Algorithm::Argon2id
+        && version == Version::V0x13
+        && params.m_cost() <= 64 * 1024
+        && params.t_cost() <= 10
+        && params.p_cost() <= 4
 }
 
 /// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`) for a new password.
@@ -60,6 +71,9 @@ pub fn verify(password: &str, stored: &str) -> bool {
         Some(Ok(v)) => v,
         Some(Err(_)) => return false,
     };
+    if !acceptable(algorithm, version, &params) {
+        return false;
+    }
     let mut out = vec![0u8; expected.len()];
     if compute(&Argon2::new(algorithm, version, params), password.as_bytes(), salt, &mut out).is_err() {
         return false;
@@ -107,6 +121,10 @@ mod tests {
         let theirs = light.hash_password_with_salt(b"correct horse battery", b"0123456789abcdef").unwrap().to_string();
         assert!(verify("correct horse battery", &theirs));
         assert!(!verify("correct horse batterz", &theirs));
+        // A stored hash asking for 4 GiB or another algorithm is refused without running it.
+        let greedy = theirs.replace("m=1024", "m=4194304");
+        assert!(!verify("correct horse battery", &greedy));
+        assert!(!verify("correct horse battery", &theirs.replace("argon2id", "argon2i")));
         assert!(check_strength("short").is_err());
         assert!(check_strength("long enough password").is_ok());
     }
