@@ -1,9 +1,7 @@
 //! Every sample API Gateway event under events/ goes through its function's handler, the way
 //! Lambda delivers it, and gets the expected answer.
 
-use integration_tests::{repo_root, TestApi};
-use shared::alerts::LocalAlertSink;
-use shared::app::{App, Ports};
+use integration_tests::{another_container, repo_root, TestApi};
 use shared::crypto::keyservice::UnavailableKeyService;
 use shared::http::handle;
 use shared::lambda::from_lambda;
@@ -71,19 +69,6 @@ async fn booking_fixtures(api: &TestApi, admin: &str) -> BookingFixtures {
     }
 }
 
-/// The same data and secrets, with the key port a function without a KMS client has.
-fn without_key_service(app: &App) -> App {
-    let ports = Ports {
-        store: app.store.clone(),
-        secrets: app.secrets.clone(),
-        keys: Arc::new(UnavailableKeyService),
-        alerts: Arc::new(LocalAlertSink::log_only()),
-        objects: app.objects.clone(),
-        clock: app.clock.clone(),
-    };
-    App::new(app.config.clone(), ports)
-}
-
 fn days_ahead(days: i64) -> String {
     (time::OffsetDateTime::now_utc().date() + time::Duration::days(days)).to_string()
 }
@@ -113,7 +98,7 @@ async fn every_event_runs_through_its_handler() {
     let tenant = traveler.tenant_id.clone().unwrap();
     // Functions built without a KMS client get a key port that fails closed, as in Lambda: a
     // sample that needed KMS there would fail here.
-    let keyless = without_key_service(&api.app);
+    let keyless = another_container(&api.app, Arc::new(UnavailableKeyService));
     for route in ROUTES {
         let path = repo_root().join(format!("events/{}.json", route.function));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {}", path.display()));

@@ -178,17 +178,7 @@ async fn reencryption_in_a_container_with_a_stale_key_version_moves_fields_to_th
     assert_eq!(status, 200);
     let tenant = api.user("traveler@alpine.demo").tenant_id.clone().unwrap();
     let keys = shared::crypto::keyservice::LocalKeyRing::open_or_create(&api.data_dir.path().join("data/keys/master.key")).unwrap();
-    let job_container = shared::app::App::new(
-        api.app.config.clone(),
-        shared::app::Ports {
-            store: api.app.store.clone(),
-            secrets: api.app.secrets.clone(),
-            keys: std::sync::Arc::new(keys),
-            alerts: std::sync::Arc::new(shared::alerts::LocalAlertSink::log_only()),
-            objects: api.app.objects.clone(),
-            clock: api.app.clock.clone(),
-        },
-    );
+    let job_container = integration_tests::another_container(&api.app, std::sync::Arc::new(keys));
     // The job's container seals first (a profile write), so it caches version 1 as current ...
     let executive = api.token("executive@alpine.demo").await;
     let (status, _) =

@@ -60,6 +60,7 @@ from scenarios import (  # noqa: E402
     OPERATOR_TOOL,
     Scenario,
     all_functions,
+    covered_seconds,
     ed25519_seed,
     fill,
     helper_functions,
@@ -701,7 +702,7 @@ def measure(name: str, binary: Path, world: World | None, proxy: AwsProxy, warm:
                 result["error"] = "a warm invocation got no answer within 30 s"
                 break
             calls = proxy.since(m)
-            aws_s = sum(c.seconds for c in calls)
+            aws_s = covered_seconds([(c.start, c.start + c.seconds) for c in calls])
             lat.append(inv.latency * 1000)
             lat_ex.append((inv.latency - aws_s) * 1000)
             per_inv.update(c.key for c in calls)

@@ -230,3 +230,15 @@ def status_of_body(body) -> str:
 
 def is_success(status: str) -> bool:
     return status.startswith("2") or status in ("answered", "allow")
+
+
+def covered_seconds(intervals: list[tuple[float, float]]) -> float:
+    """Wall time covered by the intervals (their union): concurrent AWS calls overlap, and
+    subtracting the sum of their durations would take the same time off twice."""
+    total, end = 0.0, float("-inf")
+    for start, stop in sorted(intervals):
+        if stop <= end:
+            continue
+        total += stop - max(start, end)
+        end = stop
+    return total

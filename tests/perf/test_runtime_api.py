@@ -347,6 +347,14 @@ def find_bare() -> Path | None:
     return None
 
 
+class CoveredTimeTest(unittest.TestCase):
+    def test_overlapping_calls_count_once(self):
+        self.assertAlmostEqual(scenarios.covered_seconds([]), 0.0)
+        self.assertAlmostEqual(scenarios.covered_seconds([(0.0, 1.0), (2.0, 3.0)]), 2.0)
+        # Two reads sent together, one inside the other, one overlapping the end.
+        self.assertAlmostEqual(scenarios.covered_seconds([(0.0, 1.0), (0.2, 0.8), (0.5, 1.5)]), 1.5)
+
+
 class RealBinaryTest(unittest.TestCase):
     """The bare lambda_http function (lambda_runtime 1.5) against the emulator."""
 

@@ -218,3 +218,17 @@ pub async fn embedded_app(
     let creds = shared::seed::seed_demo(&app).await.unwrap();
     (app, creds)
 }
+
+/// Another container of the same deployment: the same table, secrets, objects and clock, its
+/// own caches, and the key service given (a fresh one, or one that fails closed).
+pub fn another_container(app: &shared::app::App, keys: Arc<dyn shared::crypto::KeyService>) -> shared::app::App {
+    let ports = shared::app::Ports {
+        store: app.store.clone(),
+        secrets: app.secrets.clone(),
+        keys,
+        alerts: Arc::new(shared::alerts::LocalAlertSink::log_only()),
+        objects: app.objects.clone(),
+        clock: app.clock.clone(),
+    };
+    shared::app::App::new(app.config.clone(), ports)
+}

@@ -149,6 +149,7 @@ pub async fn append_cached(store: &Store, cache: &HeadCache, input: AuditInput) 
     let slot = cache.slot(&chain);
     let mut cached = slot.lock().await;
     for attempt in 0..MAX_ATTEMPTS {
+        let from_cache = cached.is_some();
         let (head, head_version) = match cached.take() {
             Some((head, version)) => (head, Some(version)),
             None => match store.get(&keys.head()).await? {
@@ -195,6 +196,9 @@ pub async fn append_cached(store: &Store, cache: &HeadCache, input: AuditInput) 
                 *cached = Some((Head { seq: event.seq, hash: event.hash.clone() }, new_version));
                 return Ok(event);
             }
+            // Another container appended since this one cached the head: read it and retry at
+            // once, there is nobody to wait for.
+            Err(StoreError::ConditionFailed) if from_cache => {}
             Err(StoreError::ConditionFailed) => {
                 // Someone appended first: back off a little, with jitter, and try on the new head.
                 let mut jitter = [0u8; 1];

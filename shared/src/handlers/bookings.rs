@@ -91,7 +91,13 @@ async fn traveler(app: &App, ctx: &AuthContext, scope: &TenantScope, traveler_id
     let me = ctx.principal().user_id.as_str();
     let target = traveler_id.unwrap_or(me);
     let id = UserId::parse(target).map_err(|_| ApiError::validation("traveler_id", "is not a user id"))?;
-    let (user, _) = users::load(&app.store, &UserHome::Tenant(scope.clone()), &id).await?.ok_or(ApiError::NotFound)?;
+    let user = if target == me {
+        // The caller's own record: the pipeline just loaded it into the container's cache.
+        app.current_user(Some(scope.tenant_id()), &id).await?
+    } else {
+        users::load(&app.store, &UserHome::Tenant(scope.clone()), &id).await?.map(|(u, _)| u)
+    };
+    let user = user.ok_or(ApiError::NotFound)?;
     if target != me {
         let covered = ctx.grant(Permission::BookForOthers) == Grant::InScope
             && ctx.principal().arranger_scope.as_ref().is_some_and(|s| s.covers(target));

@@ -101,8 +101,8 @@ async fn traveler(app: &App, call: &Call, traveler_id: Option<&str>) -> ApiResul
         }
         return Ok((scope, found.0));
     }
-    let (user, _) =
-        users::load(&app.store, &UserHome::Tenant(scope.clone()), &ctx.principal().user_id).await?.ok_or(ApiError::Unauthenticated)?;
+    // The caller's own record: the pipeline just loaded it into the container's cache.
+    let user = app.current_user(Some(scope.tenant_id()), &ctx.principal().user_id).await?.ok_or(ApiError::Unauthenticated)?;
     Ok((scope, user))
 }
 
@@ -122,9 +122,8 @@ pub async fn load_policy(app: &App, scope: &TenantScope) -> ApiResult<(Policy, u
 
 /// The company's methodology and the traveler's rules.
 async fn context(app: &App, scope: &TenantScope, traveler: &UserRecord) -> ApiResult<(Methodology, Rules)> {
-    let settings = load_settings(app, scope).await?;
+    let (settings, (policy, _)) = tokio::try_join!(load_settings(app, scope), load_policy(app, scope))?;
     let methodology = carbon::methodology(settings.methodology_id()).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let (policy, _) = load_policy(app, scope).await?;
     Ok((methodology, policy.effective(traveler.department.as_deref())))
 }
 
