@@ -51,14 +51,27 @@ fn system_roots() -> bool {
 }
 
 fn http_client(system_roots: bool) -> aws_sdk_dynamodb::config::SharedHttpClient {
+    Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc)).tls_context(tls_context(system_roots)).build_https()
+}
+
+/// A connection for requests that are not AWS calls (the Slack webhook): the same HTTP and TLS
+/// code the SDK clients run, so a function links one HTTP stack, trusting the system store,
+/// since the far end is not an AWS endpoint. Build it when first needed: it reads that store.
+pub fn outbound_connector() -> aws_smithy_http_client::Connector {
+    aws_smithy_http_client::Connector::builder()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(tls_context(true))
+        .build()
+}
+
+fn tls_context(system_roots: bool) -> TlsContext {
     let trust = if system_roots {
         TrustStore::empty().with_native_roots(true)
     } else {
         TrustStore::empty().with_native_roots(false).with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS)
     };
     // `build` cannot fail today; its default would trust the system store, so never fall back.
-    let tls = TlsContext::builder().with_trust_store(trust).build().expect("a TLS context with a trust store builds");
-    Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc)).tls_context(tls).build_https()
+    TlsContext::builder().with_trust_store(trust).build().expect("a TLS context with a trust store builds")
 }
 
 #[cfg(test)]

@@ -124,14 +124,16 @@ fn start(function: &str, services: Services) -> Result<(tokio::runtime::Runtime,
 /// shows as an init error with its reason rather than a bare process exit; then returns it.
 pub async fn init_failed(error: Error) -> Error {
     tracing::error!(error = %error, "initialisation failed");
-    if let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") {
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
         let body = serde_json::json!({"errorMessage": error.to_string(), "errorType": "Runtime.InitError"});
-        let _ = reqwest::Client::new()
-            .post(format!("http://{api}/2018-06-01/runtime/init/error"))
+        // The runtime's own client (it reads AWS_LAMBDA_RUNTIME_API): no second HTTP stack.
+        let request = lambda_http::http::Request::post("/2018-06-01/runtime/init/error")
             .header("Lambda-Runtime-Function-Error-Type", "Runtime.InitError")
-            .json(&body)
-            .send()
-            .await;
+            .header("content-type", "application/json")
+            .body(lambda_runtime_api_client::body::Body::from(body.to_string()));
+        if let Ok(request) = request {
+            let _ = lambda_runtime_api_client::PooledClient::builder().build().call(request).await;
+        }
     }
     error
 }

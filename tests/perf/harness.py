@@ -25,6 +25,7 @@ import argparse
 import base64
 import datetime as dt
 import json
+import re
 import os
 import shutil
 import signal
@@ -57,6 +58,7 @@ from aws_proxy import AwsProxy  # noqa: E402
 from runtime_api import RuntimeApi  # noqa: E402
 from scenarios import (  # noqa: E402
     BARE,
+    BARE_SDK,
     OPERATOR_TOOL,
     Scenario,
     all_functions,
@@ -120,12 +122,13 @@ def profile_dir(profile: str) -> Path:
 
 
 def build(profile: str, functions: list[str]) -> None:
-    """Three cargo invocations, so that neither bare's nor the operator tool's dependency
-    features are unified with the functions': bare; the measured functions with the helpers
-    seeding runs; platform-admin (package local-api), which seeds."""
+    """Four cargo invocations, so that neither the yardsticks' nor the operator tool's
+    dependency features are unified with the functions': bare; bare-sdk; the measured functions
+    with the helpers seeding runs; platform-admin (package local-api), which seeds."""
     bins = sorted(set(functions) | set(helper_functions(functions)))
     cmds = [
         ["cargo", "build", "--profile", profile, "-p", "bare-lambda", "--bin", BARE],
+        ["cargo", "build", "--profile", profile, "-p", "bare-sdk-lambda", "--bin", BARE_SDK],
         ["cargo", "build", "--profile", profile, "-p", "functions", *[a for f in bins for a in ("--bin", f)]],
         ["cargo", "build", "--profile", profile, "-p", "local-api", "--bin", OPERATOR_TOOL],
     ]
@@ -152,13 +155,16 @@ def stripped_size(binary: Path) -> int:
 # --------------------------------------------------------------------------------------------
 class Moto:
     def __init__(self):
-        exe = ROOT / ".venv" / "bin" / "moto_server"
-        if not exe.exists():
+        python = ROOT / ".venv" / "bin" / "python"
+        if not (ROOT / ".venv" / "bin" / "moto_server").exists():
             sys.exit("moto_server not found in .venv: run `bash scripts/pytools.sh` first")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tempfile.NamedTemporaryFile(prefix="moto.", suffix=".log", delete=False)
-        self.proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(self.port)], stdout=self.log, stderr=subprocess.STDOUT)
+        # moto with transactions rolled back item by item (see moto_server.py), so that a run's
+        # cost does not grow with everything it has written.
+        server = [str(python), str(HERE / "moto_server.py")]
+        self.proc = subprocess.Popen([*server, "-H", "127.0.0.1", "-p", str(self.port)], stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(150):
             try:
                 urllib.request.urlopen(self.url + "/moto-api/", timeout=1)
@@ -253,6 +259,27 @@ class Helper:
                 self.proc.kill()
                 self.proc.wait()
         self.api.stop()
+
+
+def sdk_yardstick_table(moto_url: str) -> str:
+    """The table bare-sdk reads (empty: its GetItem finds nothing, as a first read would)."""
+    import boto3
+
+    ddb = boto3.client(
+        "dynamodb",
+        endpoint_url=moto_url,
+        region_name=REGION,
+        aws_access_key_id=CREDS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDS["AWS_SECRET_ACCESS_KEY"],
+    )
+    name = f"yardstick-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    return name
 
 
 class World:
@@ -604,6 +631,23 @@ def read_status(pid: int) -> dict[str, int]:
     return out
 
 
+def rss_by_mapping(pid: int) -> dict[str, int]:
+    """Resident kB per mapping: file and permissions (`me r-xp`), [heap], [stack], [anon]; largest first."""
+    out: Counter = Counter()
+    name = "[anon]"
+    try:
+        for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+            fields = line.split()
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                path = fields[5] if len(fields) > 5 else "[anon]"
+                name = f"{Path(path).name} {fields[1]}" if path.startswith("/") else path
+            elif fields and fields[0] == "Rss:":
+                out[name] += int(fields[1])
+    except OSError:
+        pass
+    return dict(out.most_common())
+
+
 def status_of(inv) -> str:
     if inv.outcome != "response":
         return f"error:{inv.error_type or '?'}"
@@ -632,7 +676,16 @@ def fresh_event(template: str) -> str:
     return json.dumps(e)
 
 
-def measure(name: str, binary: Path, world: World | None, proxy: AwsProxy, warm: int, logdir: Path, moto: "Moto | None" = None) -> dict:
+def measure(
+    name: str,
+    binary: Path,
+    world: World | None,
+    proxy: AwsProxy,
+    warm: int,
+    logdir: Path,
+    moto: "Moto | None" = None,
+    extra_env: dict[str, str] | None = None,
+) -> dict:
     result: dict = {"function": name, "binary": str(binary.relative_to(ROOT) if binary.is_relative_to(ROOT) else binary)}
 
     def next_event(i: int) -> str:
@@ -649,6 +702,7 @@ def measure(name: str, binary: Path, world: World | None, proxy: AwsProxy, warm:
     env = lambda_env(name, binary, api.address, proxy.url)
     if world is not None:
         env |= world.config_env(name)
+    env |= extra_env or {}
     result["size_bytes"] = stripped_size(binary)
     stderr_path = logdir / f"{name}.log"
     mark0 = proxy.mark()
@@ -727,6 +781,7 @@ def measure(name: str, binary: Path, world: World | None, proxy: AwsProxy, warm:
         # from the file, which grow with the code a function runs, not with its data.
         result["rss_anon_kb"] = mem.get("RssAnon")
         result["rss_file_kb"] = mem.get("RssFile")
+        result["rss_by_mapping_kb"] = rss_by_mapping(proc.pid)
         result["aws_calls_init"] = len(init_calls)
         if api.unknown_posts:
             result["error"] = f"answers to unknown request ids: {api.unknown_posts[:3]}"
@@ -796,12 +851,13 @@ def fmt_value(key: str, v) -> str:
 
 
 def add_ratios(results: list[dict]) -> None:
-    bare = next((r for r in results if r["function"] == BARE), None)
-    for r in results:
-        r["ratio_to_bare"] = {}
-        for key, _, _ in FIGURES:
-            a, b = r.get(key), (bare or {}).get(key)
-            r["ratio_to_bare"][key] = (a / b) if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else None
+    for yardstick, field in ((BARE, "ratio_to_bare"), (BARE_SDK, "ratio_to_bare_sdk")):
+        base = next((r for r in results if r["function"] == yardstick), None)
+        for r in results:
+            r[field] = {}
+            for key, _, _ in FIGURES:
+                a, b = r.get(key), (base or {}).get(key)
+                r[field][key] = (a / b) if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else None
 
 
 def markdown(results: list[dict], meta: dict) -> str:
@@ -825,6 +881,20 @@ def markdown(results: list[dict], meta: dict) -> str:
         if r.get("error"):
             st = f"**{r['error']}** {st}".rstrip()
         out.append(f"| {r['function']} | " + " | ".join(cells) + f" | {st} |")
+    out += [
+        "",
+        f"Against the AWS yardstick (`{BARE_SDK}`: bare plus one DynamoDB client reading one item per request, "
+        "the floor of any function that calls AWS):",
+        "",
+        "| function | init | warm p50 excl. AWS | peak RSS | RSS anon | stripped size |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        if r["function"] in (BARE, BARE_SDK):
+            continue
+        ratios = r.get("ratio_to_bare_sdk", {})
+        keys = ("init_ms", "warm_p50_excl_aws_ms", "peak_rss_kb", "rss_anon_kb", "size_bytes")
+        out.append(f"| {r['function']} | " + " | ".join("–" if ratios.get(k) is None else f"{ratios[k]:.2f}×" for k in keys) + " |")
     out += ["", "AWS requests by service and operation (init / first invocation / mean per warm invocation):", ""]
     out += ["| function | init | first invocation | per warm invocation |", "|---|---|---|---|"]
     for r in results:
@@ -889,19 +959,21 @@ def main(argv=None) -> int:
     results = []
     try:
         log(f"moto on {moto.url}, proxy on {proxy.url}, binaries from {bins}")
-        for name in [BARE, *functions]:
+        for name in [BARE, BARE_SDK, *functions]:
             binary = bins / name
             if not binary.exists():
                 results.append({"function": name, "error": f"no binary {binary}"})
                 continue
-            # A fresh table, key and secrets per function, seeded anew: moto slows down as a
-            # table grows (every authenticated request appends an audit event), so order must not
-            # matter, and moto's TransactWriteItems deep-copies every table it holds, so its time
-            # and memory grow with all the data of the run: reset moto between functions.
+            # A fresh table, key and secrets per function, seeded anew: moto's queries slow down
+            # as a table grows (every authenticated request appends an audit event), and order
+            # must not matter: reset moto between functions.
             moto.reset()
             if name == BARE:
                 log(f"{name}: measuring ({warm} warm invocations)")
                 r = measure(name, binary, None, proxy, warm, logdir, moto)
+            elif name == BARE_SDK:
+                log(f"{name}: measuring ({warm} warm invocations)")
+                r = measure(name, binary, None, proxy, warm, logdir, moto, {"TABLE_NAME": sdk_yardstick_table(moto.url)})
             else:
                 r = seed_and_measure(name, binary, moto, proxy, bins, warm, logdir)
             results.append(r)

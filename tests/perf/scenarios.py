@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Mapping
 
 BARE = "bare"
+# The AWS yardstick: bare plus one DynamoDB read per request (tests/perf/bare-sdk), package bare-sdk-lambda.
+BARE_SDK = "bare-sdk"
 DEMO_TENANT = "t_demo0000000001"  # the samples' tenant id: replaced by values["tenant"]
 DEMO_USER = "u_demo0000000001"  # the samples' user id: replaced by values["user"]
 PLACEHOLDER = re.compile(r"\{\{([a-z_]+)(?:\+(\d+))?\}\}")

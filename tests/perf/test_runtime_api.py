@@ -355,6 +355,40 @@ class CoveredTimeTest(unittest.TestCase):
         self.assertAlmostEqual(scenarios.covered_seconds([(0.0, 1.0), (0.2, 0.8), (0.5, 1.5)]), 1.5)
 
 
+def find_function(name: str = "health") -> Path | None:
+    """A platform function binary: $PERF_FUNCTION_BIN, else target/{perf-quick,release,debug}/health."""
+    named = os.environ.get("PERF_FUNCTION_BIN")
+    if named:
+        return Path(named) if Path(named).is_file() else None
+    for p in ("perf-quick", "release", "debug"):
+        c = ROOT / "target" / p / name
+        if c.is_file() and os.access(c, os.X_OK):
+            return c
+    return None
+
+
+class PlatformInitErrorTest(unittest.TestCase):
+    """A platform function that cannot start reports why on /init/error, then exits."""
+
+    def test_a_function_without_its_configuration_reports_an_init_error(self):
+        binary = find_function()
+        if binary is None:
+            if os.environ.get("PERF_FUNCTION_BIN") or os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+                self.fail("no function binary (build it: cargo build --profile perf-quick -p functions --bin health)")
+            self.skipTest("no function binary built")
+        api = RuntimeApi(function_name="health", timeout_seconds=10).start()
+        self.addCleanup(api.stop)
+        env = {"PATH": os.environ.get("PATH", ""), "AWS_LAMBDA_RUNTIME_API": api.address, "AWS_LAMBDA_FUNCTION_NAME": "health"}
+        proc = subprocess.Popen([str(binary)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        self.assertTrue(api.wait_init_error(10), "no /init/error")
+        self.assertEqual(api.init_error.error_type, "Runtime.InitError")
+        # Which variable it names first depends on the check order: it must name what to set.
+        self.assertRegex(json.loads(api.init_error.body)["errorMessage"], r"set (AWS_REGION|APP_ENV|TABLE_NAME)")
+        self.assertNotEqual(proc.wait(10), 0)
+        self.assertIsNone(api.first_next_at, "it must not ask for an event after failing")
+
+
 class RealBinaryTest(unittest.TestCase):
     """The bare lambda_http function (lambda_runtime 1.5) against the emulator."""
 

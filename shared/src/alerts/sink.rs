@@ -4,11 +4,18 @@
 use super::Alert;
 use crate::secrets::Secrets;
 use async_trait::async_trait;
+use aws_smithy_http_client::Connector;
+use aws_smithy_runtime_api::client::http::HttpConnector;
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_types::body::SdkBody;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::OnceCell;
+
+/// How long one attempt may take, connection and TLS set-up included.
+const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Error)]
 pub enum SinkError {
@@ -57,7 +64,7 @@ pub struct SlackWebhookSink {
     url: OnceCell<String>,
     /// Built on the first alert: its TLS set-up reads the system trust store, which has no
     /// place on a function's init path.
-    http: std::sync::OnceLock<reqwest::Client>,
+    http: std::sync::OnceLock<Connector>,
     attempts: u32,
     backoff: Duration,
 }
@@ -105,19 +112,19 @@ impl SlackWebhookSink {
 impl AlertSink for SlackWebhookSink {
     async fn send(&self, alert: &Alert) -> Result<(), SinkError> {
         let url = self.url().await?;
-        let body = slack_message(alert);
-        let http = self.http.get_or_init(|| reqwest::Client::builder().timeout(Duration::from_secs(3)).build().unwrap_or_default());
+        let body = slack_message(alert).to_string();
+        let http = self.http.get_or_init(crate::aws_sdk::outbound_connector);
         let mut wait = self.backoff;
         let mut last = String::new();
         for attempt in 1..=self.attempts {
-            match http.post(url).json(&body).send().await {
-                Ok(r) if r.status().is_success() => return Ok(()),
+            match post_json(http, url, &body).await {
+                Ok(status) if (200..300).contains(&status) => return Ok(()),
                 // A client error other than rate limiting will not get better by retrying.
-                Ok(r) if r.status().is_client_error() && r.status().as_u16() != 429 => {
-                    return Err(SinkError::Rejected { attempts: attempt, last: r.status().to_string() });
+                Ok(status) if (400..500).contains(&status) && status != 429 => {
+                    return Err(SinkError::Rejected { attempts: attempt, last: format!("HTTP {status}") });
                 }
-                Ok(r) => last = r.status().to_string(),
-                Err(e) => last = e.to_string(),
+                Ok(status) => last = format!("HTTP {status}"),
+                Err(e) => last = e,
             }
             if attempt < self.attempts {
                 tokio::time::sleep(wait).await;
@@ -125,6 +132,19 @@ impl AlertSink for SlackWebhookSink {
             }
         }
         Err(SinkError::Rejected { attempts: self.attempts, last })
+    }
+}
+
+/// Posts a JSON body and answers the status (the body of the answer is not read).
+async fn post_json(http: &Connector, url: &str, body: &str) -> Result<u16, String> {
+    let mut request = HttpRequest::new(SdkBody::from(body));
+    request.set_method("POST").map_err(|e| e.to_string())?;
+    request.set_uri(url).map_err(|e| e.to_string())?;
+    request.headers_mut().insert("content-type", "application/json");
+    match tokio::time::timeout(WEBHOOK_TIMEOUT, http.call(request)).await {
+        Ok(Ok(response)) => Ok(response.status().as_u16()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {} s", WEBHOOK_TIMEOUT.as_secs())),
     }
 }
 

@@ -222,9 +222,17 @@ pub struct Verification {
     pub reason: Option<String>,
 }
 
+/// Events read per request when verifying a whole chain: 2.5 times fewer round trips than a
+/// list page, while a decoded page stays near 1 MB of heap (1,000 took 5 MB).
+const VERIFY_PAGE: u32 = 250;
+
 /// Walks a chain from the first event: sequence numbers contiguous from 1, each event's hash
 /// recomputed and linked to its predecessor, and the last one equal to the head.
 pub async fn verify(store: &Store, tenant: Option<&TenantId>) -> ApiResult<Verification> {
+    verify_in_pages(store, tenant, VERIFY_PAGE).await
+}
+
+async fn verify_in_pages(store: &Store, tenant: Option<&TenantId>, page_size: u32) -> ApiResult<Verification> {
     let keys = chain_keys(tenant);
     let fail = |events, seq, reason: &str| {
         Ok(Verification { valid: false, events, first_invalid_seq: Some(seq), reason: Some(reason.to_string()) })
@@ -236,7 +244,7 @@ pub async fn verify(store: &Store, tenant: Option<&TenantId>) -> ApiResult<Verif
         let spec = QuerySpec {
             partition: keys.partition(),
             range: SortRange::Between(seq_id(0), seq_id(999_999_999_999)),
-            limit: 100,
+            limit: page_size,
             forward: true,
             start_after: cursor.clone(),
         };
@@ -321,6 +329,11 @@ mod tests {
         assert_eq!(seqs, (1..=20).collect::<Vec<u64>>());
         let v = verify(&store, Some(&t)).await.unwrap();
         assert!(v.valid && v.events == 20, "{v:?}");
+        // Across pages, ending on a page boundary and not.
+        for page in [3, 4, 20] {
+            let v = verify_in_pages(&store, Some(&t), page).await.unwrap();
+            assert!(v.valid && v.events == 20, "page {page}: {v:?}");
+        }
         // Another tenant's chain is separate.
         let other = TenantId::generate();
         append(&store, input(&other, 1)).await.unwrap();

@@ -133,7 +133,9 @@ pub async fn create(
         let mut idem = Item::new(idem_key.clone(), serde_json::to_value(record).map_err(|e| ApiError::Internal(e.to_string()))?);
         idem.expires_at = Some(now + IDEMPOTENCY_TTL_SECONDS);
         let mut writes = vec![
-            Write::Put { item: idem, condition: Condition::NotExists },
+            // A record past its 24 hours no longer answers for the key, even before DynamoDB's
+            // TTL sweep removes it.
+            Write::Put { item: idem, condition: Condition::AbsentOrExpired(now) },
             Write::Put { item: booking.item(scope, 1)?, condition: Condition::NotExists },
         ];
         let delta = booking.delta();
@@ -145,7 +147,7 @@ pub async fn create(
         match store.transact(writes).await {
             Ok(()) => return Ok(CreateOutcome::Created),
             Err(StoreError::ConditionFailed) => {
-                if let Some(item) = store.get(idem_key).await? {
+                if let Some(item) = store.get_live(idem_key, now).await? {
                     return Ok(CreateOutcome::Replay(item.decode()?));
                 }
                 // The month's aggregates moved on: read them again and retry.

@@ -124,7 +124,7 @@ pub async fn create(app: &App, call: &Call) -> ApiResult<Reply> {
         }
         Ok(Reply { status: record.status, body: Some(record.response), subject: None })
     };
-    if let Some(item) = app.store.get(&idem_key).await? {
+    if let Some(item) = app.store.get_live(&idem_key, app.clock.now()).await? {
         return replay(item.decode()?);
     }
     let cards = card_number_fields(&raw);

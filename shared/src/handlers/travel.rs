@@ -148,7 +148,7 @@ fn round1(x: f64) -> f64 {
 fn rail_offer(m: &Methodology, rules: &Rules, j: &RailJourney, days: i64, n: usize, search_id: &str) -> ApiResult<StoredOffer> {
     let (a, b) = (airports::find(&j.origin), airports::find(&j.destination));
     let (Some(a), Some(b)) = (a, b) else { return Err(ApiError::Internal("unknown station".into())) };
-    let co2e = m.total(vec![m.rail(&a.country, &b.country, j.distance_km).map_err(carbon_error)?]);
+    let co2e = m.total(vec![m.rail(a.country, b.country, j.distance_km).map_err(carbon_error)?]);
     let verdict = policy::evaluate(rules, &Subject::Rail { price: j.price }, days, co2e.kg);
     Ok(StoredOffer {
         id: format!("{search_id}-{n}"),

@@ -78,6 +78,10 @@ fn condition_expr(condition: Condition) -> Option<(String, Option<(String, Attri
             "attribute_exists(pk) AND #version = :expected_version".into(),
             Some((":expected_version".into(), AttributeValue::N(v.to_string()))),
         )),
+        // `expires_at` is written only with a value (see `to_attrs`), so "expired" is a comparison.
+        Condition::AbsentOrExpired(now) => {
+            Some(("attribute_not_exists(pk) OR expires_at < :now".into(), Some((":now".into(), AttributeValue::N(now.to_string())))))
+        }
     }
 }
 
@@ -246,8 +250,10 @@ impl Table for DynamoTable {
             req = req.set_exclusive_start_key(Some(start));
         }
         let out = req.send().await.map_err(sdk_error)?;
+        // DynamoDB also ends a page at 1 MB, before the limit: then it says where it stopped.
+        let stopped_early = out.last_evaluated_key.is_some();
         let mut items = out.items.unwrap_or_default().into_iter().map(from_attrs).collect::<StoreResult<Vec<_>>>()?;
-        let more = items.len() > spec.limit as usize;
+        let more = items.len() > spec.limit as usize || stopped_early;
         items.truncate(spec.limit as usize);
         let last = if more { items.last().map(last_key) } else { None };
         Ok(RawPage { items, last })

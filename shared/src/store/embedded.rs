@@ -66,6 +66,7 @@ fn holds(condition: Condition, current: Option<&Item>) -> bool {
         Condition::NotExists => current.is_none(),
         Condition::Exists => current.is_some(),
         Condition::Version(v) => current.is_some_and(|i| i.version == v),
+        Condition::AbsentOrExpired(now) => current.is_none_or(|i| !i.is_live(now)),
     }
 }
 

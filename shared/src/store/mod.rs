@@ -59,6 +59,11 @@ impl Item {
         self
     }
 
+    /// Whether the item has not expired by `now` (epoch seconds); items without expiry always are.
+    pub fn is_live(&self, now: i64) -> bool {
+        self.expires_at.is_none_or(|t| t >= now)
+    }
+
     pub fn decode<T: for<'de> Deserialize<'de>>(&self) -> StoreResult<T> {
         serde_json::from_value(self.body.clone()).map_err(|e| StoreError::Corrupt(format!("{}: {e}", self.key)))
     }
@@ -73,6 +78,9 @@ pub enum Condition {
     Exists,
     /// The item exists and carries exactly this version.
     Version(u64),
+    /// No live item: none exists, or the one there expired before this time (epoch seconds).
+    /// DynamoDB's TTL sweep removes expired items only eventually, often days later.
+    AbsentOrExpired(i64),
 }
 
 #[derive(Debug, Clone)]
@@ -153,6 +161,12 @@ impl Store {
 
     pub async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
         self.table.get(key).await
+    }
+
+    /// The item unless it has expired by `now` (epoch seconds): an expired item that the TTL
+    /// sweep has not removed yet reads as absent.
+    pub async fn get_live(&self, key: &Key, now: i64) -> StoreResult<Option<Item>> {
+        Ok(self.table.get(key).await?.filter(|item| item.is_live(now)))
     }
 
     pub async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {

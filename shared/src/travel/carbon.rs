@@ -152,7 +152,7 @@ impl Methodology {
     /// EPA by haul in passenger-miles, no cabin split.
     pub fn flight_leg(&self, from: &Airport, to: &Airport, km: f64, cabin: Cabin) -> Result<FactorUse, CarbonError> {
         if self.desnz() {
-            let category = match (is_uk(&from.country), is_uk(&to.country)) {
+            let category = match (is_uk(from.country), is_uk(to.country)) {
                 (true, true) => "domestic_to_from_uk",
                 (true, false) | (false, true) if km < DESNZ_SHORT_HAUL_KM => "short_haul_to_from_uk",
                 (true, false) | (false, true) => "long_haul_to_from_uk",

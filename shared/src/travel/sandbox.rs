@@ -111,7 +111,7 @@ impl SandboxSupplier {
     /// Whether a nonstop flight serves the pair.
     fn nonstop(a: &Airport, b: &Airport) -> bool {
         let km = great_circle_km(a, b);
-        let (major, hub) = (|x: &Airport| MAJOR.contains(&x.iata.as_str()), |x: &Airport| HUBS.contains(&x.iata.as_str()));
+        let (major, hub) = (|x: &Airport| MAJOR.contains(&x.iata), |x: &Airport| HUBS.contains(&x.iata));
         km > 50.0 && ((major(a) && major(b) && km <= MAX_NONSTOP_KM) || ((hub(a) || hub(b)) && km <= MAX_SPOKE_KM))
     }
 
@@ -145,12 +145,12 @@ impl SandboxSupplier {
         for (from, to) in routing {
             let km = great_circle_km(from, to);
             let minutes = block_minutes(km);
-            let number = 100 + stable_hash(&[&from.iata, &to.iata, carrier.1]) % 900;
+            let number = 100 + stable_hash(&[from.iata, to.iata, carrier.1]) % 900;
             legs.push(FlightLeg {
                 carrier: carrier.0.into(),
                 flight_number: format!("{}{number}", carrier.1),
-                origin: from.iata.clone(),
-                destination: to.iata.clone(),
+                origin: from.iata.into(),
+                destination: to.iata.into(),
                 departs_at: at(date, clock),
                 arrives_at: at(date, clock + minutes),
                 distance_km: km,
@@ -172,14 +172,14 @@ impl SandboxSupplier {
 impl Supplier for SandboxSupplier {
     async fn search_flights(&self, q: &FlightQuery<'_>) -> Result<Vec<FlightItinerary>, SupplierError> {
         let (from, to) = (q.origin, q.destination);
-        let (from, to): (&'static Airport, &'static Airport) = match (super::airports::find(&from.iata), super::airports::find(&to.iata)) {
+        let (from, to): (&'static Airport, &'static Airport) = match (super::airports::find(from.iata), super::airports::find(to.iata)) {
             (Some(a), Some(b)) => (a, b),
             _ => return Ok(Vec::new()),
         };
         let days = (q.depart_on - q.today).whole_days();
         let mut offers = Vec::new();
         for (i, routing) in Self::routings(from, to).iter().enumerate() {
-            let carrier = CARRIERS[(i + (stable_hash(&[&from.iata, &to.iata]) % 3) as usize) % 3];
+            let carrier = CARRIERS[(i + (stable_hash(&[from.iata, to.iata]) % 3) as usize) % 3];
             let mut legs = Self::legs(routing, q.depart_on, carrier);
             if let Some(back) = q.return_on {
                 let reversed: Vec<(&Airport, &Airport)> = routing.iter().rev().map(|(a, b)| (*b, *a)).collect();
@@ -205,10 +205,10 @@ impl Supplier for SandboxSupplier {
 
     async fn search_hotels(&self, q: &HotelQuery<'_>) -> Result<Vec<HotelStay>, SupplierError> {
         let nights = (q.check_out - q.check_in).whole_days().max(0) as u32;
-        let city = if q.city.city.is_empty() { q.city.name.clone() } else { q.city.city.clone() };
-        let base: [f64; 3] = if TIER1.contains(&city.as_str()) {
+        let city = if q.city.city.is_empty() { q.city.name } else { q.city.city };
+        let base: [f64; 3] = if TIER1.contains(&city) {
             [220.0, 180.0, 140.0]
-        } else if MAJOR.contains(&q.city.iata.as_str()) {
+        } else if MAJOR.contains(&q.city.iata) {
             [150.0, 120.0, 90.0]
         } else {
             [110.0, 85.0, 65.0]
@@ -217,11 +217,11 @@ impl Supplier for SandboxSupplier {
             .iter()
             .zip(base)
             .map(|(name, nightly)| {
-                let nightly = Cents::from_major(nightly * (1.0 + 0.1 * jitter(&[name, &city])));
+                let nightly = Cents::from_major(nightly * (1.0 + 0.1 * jitter(&[name, city])));
                 HotelStay {
                     property: format!("{name} {city}"),
-                    city: city.clone(),
-                    country: q.city.country.clone(),
+                    city: city.into(),
+                    country: q.city.country.into(),
                     nights,
                     nightly,
                     price: Cents(nightly.0 * i64::from(nights)),
@@ -241,8 +241,7 @@ impl Supplier for SandboxSupplier {
 
 /// Whether rail is a realistic alternative between two airports' cities.
 pub fn rail_offered(from: &Airport, to: &Airport) -> bool {
-    let connected =
-        from.country == to.country || (EUROPEAN_RAIL.contains(&from.country.as_str()) && EUROPEAN_RAIL.contains(&to.country.as_str()));
+    let connected = from.country == to.country || (EUROPEAN_RAIL.contains(&from.country) && EUROPEAN_RAIL.contains(&to.country));
     let km = great_circle_km(from, to);
     connected && km <= MAX_RAIL_KM && km > 30.0
 }
@@ -255,13 +254,13 @@ fn rail_journeys(from: &Airport, to: &Airport, date: time::Date, days_ahead: i64
     let minutes = (20.0 + km / 160.0 * 60.0).round() as u32;
     let mut out = Vec::new();
     for (i, operator) in RAIL_OPERATORS.iter().enumerate() {
-        let departs = 360 + (stable_hash(&[&from.iata, &to.iata, operator, &date.to_string()]) % 144) as u32 * 5 + i as u32 * 120;
-        let standard = (20.0 + 0.14 * km) * advance_factor(days_ahead) * (1.0 + 0.1 * jitter(&[operator, &from.iata, &to.iata]));
+        let departs = 360 + (stable_hash(&[from.iata, to.iata, operator, &date.to_string()]) % 144) as u32 * 5 + i as u32 * 120;
+        let standard = (20.0 + 0.14 * km) * advance_factor(days_ahead) * (1.0 + 0.1 * jitter(&[operator, from.iata, to.iata]));
         for (class, factor) in [(RailClass::Standard, 1.0), (RailClass::First, 1.6)] {
             out.push(RailJourney {
                 operator: (*operator).into(),
-                origin: from.iata.clone(),
-                destination: to.iata.clone(),
+                origin: from.iata.into(),
+                destination: to.iata.into(),
                 departs_at: at(date, departs),
                 arrives_at: at(date, departs + minutes),
                 class,
