@@ -250,3 +250,56 @@ async fn bad_booking_requests_get_problems_and_write_nothing() {
     let (status, _, problem) = api.call("GET", "/v1/bookings?status=lost", Some(&token), None).await;
     assert_eq!((status, problem["errors"][0]["field"].clone()), (422, json!("status")));
 }
+
+/// An idempotency record answers for its key for 24 hours. After that the key books anew, even
+/// while the expired record is still in the table (DynamoDB's TTL sweep can take days).
+#[tokio::test]
+async fn an_idempotency_key_answers_for_a_day_and_then_books_anew() {
+    use integration_tests::{another_container, call, call_with_headers, embedded_app, sign_in};
+    use shared::clock::{Clock, ManualClock};
+    use shared::routes::RouteId;
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Arc::new(shared::crypto::keyservice::LocalKeyRing::open_or_create(&dir.path().join("master.key")).unwrap());
+    let (seeded, creds) = embedded_app(dir.path(), keys.clone(), Arc::new(shared::alerts::LocalAlertSink::log_only())).await;
+    let clock = Arc::new(ManualClock::new(shared::clock::SystemClock.now()));
+    let mut app = another_container(&seeded, keys);
+    app.clock = clock.clone();
+    let traveler = creds.users.iter().find(|u| u.email == "traveler@alpine.demo").unwrap();
+
+    let book_with = |token: String, offer: Value| {
+        let app = &app;
+        async move {
+            let body = json!({"offer_id": offer});
+            call_with_headers(app, RouteId::BookingsCreate, None, &[], &[("idempotency-key", "trip-1")], Some(&token), Some(body)).await
+        }
+    };
+    let search = |token: String| {
+        let app = &app;
+        async move {
+            let body = json!({"origin": "LHR", "destination": "JFK", "depart_on": in_days(25)});
+            let (status, found) = call(app, RouteId::SearchFlights, None, Some(&token), Some(body)).await;
+            assert_eq!(status, 200, "{found}");
+            found["offers"][0]["id"].clone()
+        }
+    };
+
+    let token = sign_in(&app, traveler).await;
+    let offer = search(token.clone()).await;
+    let (status, first) = book_with(token.clone(), offer.clone()).await;
+    assert_eq!(status, 201, "{first}");
+    clock.advance(shared::domain::bookings::IDEMPOTENCY_TTL_SECONDS - 60);
+    let (status, again) = book_with(token.clone(), offer.clone()).await;
+    assert_eq!((status, &again["id"]), (201, &first["id"]), "within the day the key answers with its booking");
+
+    clock.advance(120);
+    // Tokens are checked against the system clock, so the first one is still good; the offers
+    // of the first search have expired by the app's clock, so search again.
+    let fresh_offer = search(token.clone()).await;
+    let (status, second) = book_with(token.clone(), fresh_offer.clone()).await;
+    assert_eq!(status, 201, "an expired record must not answer for the key: {second}");
+    assert_ne!(second["id"], first["id"]);
+    let (status, replay) = book_with(token.clone(), fresh_offer).await;
+    assert_eq!((status, &replay["id"]), (201, &second["id"]), "the new record answers from now on");
+}

@@ -169,6 +169,19 @@ pub async fn call_with_query(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
+    call_with_headers(app, id, path_id, query, &[], token, body).await
+}
+
+/// As [`call_with_query`], with extra request headers (an `Idempotency-Key`, say).
+pub async fn call_with_headers(
+    app: &shared::app::App,
+    id: shared::routes::RouteId,
+    path_id: Option<&str>,
+    query: &[(&str, &str)],
+    headers: &[(&'static str, &str)],
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
     let route = shared::routes::Route::by_id(id);
     let mut req = shared::http::ApiRequest {
         method: route.method.into(),
@@ -181,6 +194,9 @@ pub async fn call_with_query(
     };
     if let Some(t) = token {
         req.headers.insert("authorization", format!("Bearer {t}").parse().unwrap());
+    }
+    for (name, value) in headers {
+        req.headers.insert(*name, value.parse().unwrap());
     }
     if let Some(b) = body {
         req.headers.insert("content-type", "application/json".parse().unwrap());
