@@ -192,7 +192,12 @@ pub fn to_lambda(resp: ApiResponse) -> Response<Body> {
     for (k, v) in &resp.headers {
         builder = builder.header(k, v);
     }
-    let body = if resp.body.is_empty() { Body::Empty } else { Body::Text(String::from_utf8_lossy(&resp.body).into_owned()) };
+    // Moved, not copied: answers are JSON, so the lossy path is only for a body that is not UTF-8.
+    let body = match String::from_utf8(resp.body) {
+        Ok(text) if text.is_empty() => Body::Empty,
+        Ok(text) => Body::Text(text),
+        Err(e) => Body::Text(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+    };
     builder.body(body).unwrap_or_else(|_| Response::new(Body::Empty))
 }
 

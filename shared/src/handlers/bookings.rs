@@ -7,11 +7,9 @@ use crate::app::App;
 use crate::crypto::luhn::card_number_fields;
 use crate::domain::bookings::{self, Booking, BookingStatus, CreateOutcome, HistoryEntry, IdempotencyRecord};
 use crate::domain::reports::Aggregates;
-use crate::domain::users::{self, UserHome, UserRecord};
 use crate::domain::validate::check_text;
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::{Call, Reply};
-use crate::ids::UserId;
 use crate::rbac::{Grant, Permission};
 use crate::store::keys::IndexCollection;
 use crate::store::{Collection, SortRange};
@@ -87,36 +85,13 @@ fn travel_date(offer: &StoredOffer) -> String {
     raw.get(..10).unwrap_or_default().to_string()
 }
 
-async fn traveler(app: &App, ctx: &AuthContext, scope: &TenantScope, traveler_id: Option<&str>) -> ApiResult<UserRecord> {
-    let me = ctx.principal().user_id.as_str();
-    let target = traveler_id.unwrap_or(me);
-    let id = UserId::parse(target).map_err(|_| ApiError::validation("traveler_id", "is not a user id"))?;
-    let user = if target == me {
-        // The caller's own record: the pipeline just loaded it into the container's cache.
-        app.current_user(Some(scope.tenant_id()), &id).await?
-    } else {
-        users::load(&app.store, &UserHome::Tenant(scope.clone()), &id).await?.map(|(u, _)| u)
-    };
-    let user = user.ok_or(ApiError::NotFound)?;
-    if target != me {
-        let covered = ctx.grant(Permission::BookForOthers) == Grant::InScope
-            && ctx.principal().arranger_scope.as_ref().is_some_and(|s| s.covers(target));
-        if !covered {
-            return Err(ApiError::Forbidden);
-        }
-    }
-    if !user.is_active() {
-        return Err(ApiError::Conflict("the traveler is deactivated".into()));
-    }
-    Ok(user)
-}
-
 pub async fn create(app: &App, call: &Call) -> ApiResult<Reply> {
     let key = idempotency_key(call)?;
     let raw: Value = call.json()?;
     let body_hash = HEXLOWER.encode(digest(&SHA256, raw.to_string().as_bytes()).as_ref());
     let ctx = call.ctx()?;
     let scope = call.tenant_scope()?;
+    let now = app.clock.now();
     let idem_key = bookings::idempotency_key(&scope, ctx.principal().user_id.as_str(), &key);
     let replay = |record: IdempotencyRecord| -> ApiResult<Reply> {
         if record.body_hash != body_hash {
@@ -124,7 +99,7 @@ pub async fn create(app: &App, call: &Call) -> ApiResult<Reply> {
         }
         Ok(Reply { status: record.status, body: Some(record.response), subject: None })
     };
-    if let Some(item) = app.store.get_live(&idem_key, app.clock.now()).await? {
+    if let Some(item) = app.store.get_live(&idem_key, now).await? {
         return replay(item.decode()?);
     }
     let cards = card_number_fields(&raw);
@@ -141,20 +116,21 @@ pub async fn create(app: &App, call: &Call) -> ApiResult<Reply> {
     if let Some(p) = &body.payment_reference {
         check_text("payment_reference", p, 100, &mut e);
     }
-    let settings = super::travel::load_settings(app, &scope).await?;
     if let Some(cc) = &body.cost_center {
+        // Only a booking that names a cost center needs the company's list of them.
+        let settings = super::travel::load_settings(app, &scope).await?;
         if !settings.cost_centers.iter().any(|c| &c.code == cc) {
             e.push(FieldError::new("cost_center", "is not a cost center of the company"));
         }
     }
     crate::domain::validate::into_result(e)?;
-    let traveler = traveler(app, ctx, &scope, body.traveler_id.as_deref()).await?;
+    let traveler = super::travel::traveler_for(app, ctx, &scope, body.traveler_id.as_deref()).await?;
 
     // The offer comes from the stored search, never from the client.
     let unknown = || ApiError::validation("offer_id", "is not an offer of a recent search");
     let (search_id, _) = body.offer_id.rsplit_once('-').ok_or_else(unknown)?;
     let item = app.store.get(&scope.key(Collection::Search, search_id)).await?.ok_or_else(unknown)?;
-    if item.expires_at.is_some_and(|t| t < app.clock.now()) {
+    if !item.is_live(now) {
         return Err(ApiError::validation("offer_id", "has expired; search again"));
     }
     let search: StoredSearch = item.decode()?;
@@ -163,7 +139,7 @@ pub async fn create(app: &App, call: &Call) -> ApiResult<Reply> {
     }
     let offer = search.offers.into_iter().find(|o| o.id == body.offer_id).ok_or_else(unknown)?;
 
-    let now = app.clock.now_rfc3339();
+    let stamp = app.clock.now_rfc3339();
     let id = crate::ids::random_id("b");
     let in_policy = offer.policy.in_policy;
     let confirmation =
@@ -182,10 +158,10 @@ pub async fn create(app: &App, call: &Call) -> ApiResult<Reply> {
         confirmation,
         travel_month: date.get(..7).unwrap_or_default().to_string(),
         travel_date: date,
-        created_at: now.clone(),
-        updated_at: now.clone(),
+        created_at: stamp.clone(),
+        updated_at: stamp.clone(),
         history: vec![HistoryEntry {
-            at: now,
+            at: stamp,
             by: ctx.principal().user_id.to_string(),
             action: if in_policy { "confirmed".into() } else { "requested_approval".into() },
         }],
@@ -193,7 +169,7 @@ pub async fn create(app: &App, call: &Call) -> ApiResult<Reply> {
     let response = view(&booking, 1, Grant::Tenant);
     let record =
         IdempotencyRecord { body_hash: body_hash.clone(), booking_id: booking.id.clone(), status: 201, response: response.clone() };
-    match bookings::create(&app.store, &scope, &booking, &idem_key, &record, app.clock.now()).await? {
+    match bookings::create(&app.store, &scope, &booking, &idem_key, &record, now).await? {
         CreateOutcome::Created => Ok(Reply { status: 201, body: Some(response), subject: None }),
         CreateOutcome::Replay(earlier) => replay(earlier),
     }

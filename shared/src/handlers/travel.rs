@@ -12,7 +12,7 @@ use crate::http::{Call, Reply};
 use crate::ids::UserId;
 use crate::rbac::{Grant, Permission};
 use crate::store::{Collection, Condition, Item};
-use crate::tenancy::TenantScope;
+use crate::tenancy::{AuthContext, TenantScope};
 use crate::travel::airports::{self, Airport};
 use crate::travel::carbon::{self, Co2e, Methodology};
 use crate::travel::money::Price;
@@ -84,26 +84,34 @@ fn airport_field(field: &str, code: &str, e: &mut Vec<FieldError>) -> Option<&'s
 
 /// Who the search is for: the caller, or a traveler in the caller's arranger scope.
 async fn traveler(app: &App, call: &Call, traveler_id: Option<&str>) -> ApiResult<(TenantScope, UserRecord)> {
-    let ctx = call.ctx()?;
     let scope = call.tenant_scope()?;
+    let user = traveler_for(app, call.ctx()?, &scope, traveler_id).await?;
+    Ok((scope, user))
+}
+
+/// Whom a search or booking is for: the caller, or an active traveler in the caller's arranger
+/// scope. The traveler is looked up in the caller's tenant first, so another company's user is
+/// "not found" (404), as tenant isolation answers everywhere, before any scope check.
+pub(crate) async fn traveler_for(app: &App, ctx: &AuthContext, scope: &TenantScope, traveler_id: Option<&str>) -> ApiResult<UserRecord> {
     let me = ctx.principal().user_id.as_str();
     let target = traveler_id.unwrap_or(me);
-    if target != me {
+    let user = if target == me {
+        // The caller's own record: the pipeline just loaded it into the container's cache.
+        app.current_user(Some(scope.tenant_id()), &ctx.principal().user_id).await?.ok_or(ApiError::Unauthenticated)?
+    } else {
         let id = UserId::parse(target).map_err(|_| ApiError::validation("traveler_id", "is not a user id"))?;
-        let grant = ctx.grant(Permission::BookForOthers);
-        let found = users::load(&app.store, &UserHome::Tenant(scope.clone()), &id).await?.ok_or(ApiError::NotFound)?;
-        let covered = grant == Grant::InScope && ctx.principal().arranger_scope.as_ref().is_some_and(|s| s.covers(target));
+        let found = users::load(&app.store, &UserHome::Tenant(scope.clone()), &id).await?.ok_or(ApiError::NotFound)?.0;
+        let covered = ctx.grant(Permission::BookForOthers) == Grant::InScope
+            && ctx.principal().arranger_scope.as_ref().is_some_and(|s| s.covers(target));
         if !covered {
             return Err(ApiError::Forbidden);
         }
-        if !found.0.is_active() {
-            return Err(ApiError::Conflict("the traveler is deactivated".into()));
-        }
-        return Ok((scope, found.0));
+        found
+    };
+    if !user.is_active() {
+        return Err(ApiError::Conflict("the traveler is deactivated".into()));
     }
-    // The caller's own record: the pipeline just loaded it into the container's cache.
-    let user = app.current_user(Some(scope.tenant_id()), &ctx.principal().user_id).await?.ok_or(ApiError::Unauthenticated)?;
-    Ok((scope, user))
+    Ok(user)
 }
 
 pub async fn load_settings(app: &App, scope: &TenantScope) -> ApiResult<CompanySettings> {
