@@ -5,9 +5,7 @@
 use integration_tests::{call, call_with_query, moto_sdk, sign_in, TestApi};
 use serde_json::{json, Value};
 use shared::alerts::LocalAlertSink;
-use shared::app::{App, Ports};
-use shared::clock::SystemClock;
-use shared::config::Config;
+use shared::app::App;
 use shared::crypto::keyservice::{CountingKeyService, KmsKeyService, LocalKeyRing, UnavailableKeyService};
 use shared::crypto::{KeyError, KeyService};
 use shared::ids::TenantId;
@@ -239,15 +237,7 @@ async fn a_failing_key_service_fails_closed_and_writes_nothing() {
     let ring = Arc::new(LocalKeyRing::open_or_create(&dir.path().join("master.key")).unwrap());
     let (seeded, creds) = app_with(ring, dir.path()).await;
     // The same data, served by a container whose key service is down.
-    let ports = Ports {
-        store: seeded.store.clone(),
-        secrets: seeded.secrets.clone(),
-        keys: Arc::new(UnavailableKeyService),
-        alerts: Arc::new(LocalAlertSink::log_only()),
-        objects: Arc::new(shared::objects::NoObjectStore),
-        clock: Arc::new(SystemClock),
-    };
-    let app = App::new(Config::local(vec![]), ports);
+    let app = integration_tests::another_container(&seeded, Arc::new(UnavailableKeyService));
     let traveler = creds.users.iter().find(|u| u.email == "traveler@alpine.demo").unwrap();
     let token = sign_in(&app, traveler).await;
     let (status, body) = call(&app, RouteId::ProfileMePut, None, Some(&token), Some(profile())).await;
@@ -279,15 +269,7 @@ async fn steady_traffic_costs_one_key_service_call_per_container() {
     assert_eq!(counting.calls(), (seeded, 0), "100 writes of 8 sealed fields: no further key-service call");
     // A second container: reads cost one Decrypt in all.
     let counting2 = Arc::new(CountingKeyService::new(ring));
-    let ports = Ports {
-        store: app.store.clone(),
-        secrets: app.secrets.clone(),
-        keys: counting2.clone(),
-        alerts: Arc::new(LocalAlertSink::log_only()),
-        objects: Arc::new(shared::objects::NoObjectStore),
-        clock: Arc::new(SystemClock),
-    };
-    let app2 = App::new(Config::local(vec![]), ports);
+    let app2 = integration_tests::another_container(&app, counting2.clone());
     for _ in 0..100 {
         let (status, body) = call(&app2, RouteId::ProfileMeGet, None, Some(&token), None).await;
         assert_eq!((status, body["passport"]["number"].clone()), (200, json!(PASSPORT)));

@@ -1,4 +1,4 @@
-"""The harness's moto (`moto_server.py`): transactions still apply, conditions still cancel them,
+"""The harness's moto (`moto_server.py`, started as the harness starts it): transactions still apply, conditions still cancel them,
 and a cancelled transaction leaves every item it touched as it was, without copying the table.
 
 Run: .venv/bin/python tests/perf/test_moto_server.py
@@ -6,45 +6,26 @@ Run: .venv/bin/python tests/perf/test_moto_server.py
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import sys
-import time
 import unittest
-import urllib.request
 from pathlib import Path
 
 import boto3
 from botocore.exceptions import ClientError
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from harness import REGION, Moto  # noqa: E402  (the harness's own launcher of moto_server.py)
+
 TABLE = "t"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PatchedMotoTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        port = free_port()
-        cls.proc = subprocess.Popen(
-            [sys.executable, str(HERE / "moto_server.py"), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(url + "/moto-api/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+        cls.moto = Moto()
         cls.ddb = boto3.client(
-            "dynamodb", endpoint_url=url, region_name="eu-central-1", aws_access_key_id="k", aws_secret_access_key="s"
+            "dynamodb", endpoint_url=cls.moto.url, region_name=REGION, aws_access_key_id="k", aws_secret_access_key="s"
         )
         cls.ddb.create_table(
             TableName=TABLE,
@@ -55,8 +36,7 @@ class PatchedMotoTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.proc.terminate()
-        cls.proc.wait(10)
+        cls.moto.stop()
 
     def key(self, sk: str) -> dict:
         return {"pk": {"S": "p"}, "sk": {"S": sk}}

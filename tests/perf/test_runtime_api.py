@@ -336,14 +336,15 @@ class ScenarioTest(unittest.TestCase):
         self.assertEqual([s for s in ("200", "204", "answered", "allow", "deny", "409", "error:x") if scenarios.is_success(s)], ["200", "204", "answered", "allow"])
 
 
-def find_bare() -> Path | None:
-    named = os.environ.get("PERF_BARE_BIN")
+def find_binary(variable: str, name: str) -> Path | None:
+    """The binary named in $variable (it must then exist), else target/{perf-quick,release,debug}/name."""
+    named = os.environ.get(variable)
     if named:  # named explicitly (run-quick.sh): it must be there
         return Path(named) if Path(named).is_file() else None
-    candidates = [str(ROOT / "target" / p / "bare") for p in ("perf-quick", "release", "debug")]
-    for c in candidates:
-        if c and Path(c).is_file() and os.access(c, os.X_OK):
-            return Path(c)
+    for profile in ("perf-quick", "release", "debug"):
+        candidate = ROOT / "target" / profile / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
     return None
 
 
@@ -355,23 +356,11 @@ class CoveredTimeTest(unittest.TestCase):
         self.assertAlmostEqual(scenarios.covered_seconds([(0.0, 1.0), (0.2, 0.8), (0.5, 1.5)]), 1.5)
 
 
-def find_function(name: str = "health") -> Path | None:
-    """A platform function binary: $PERF_FUNCTION_BIN, else target/{perf-quick,release,debug}/health."""
-    named = os.environ.get("PERF_FUNCTION_BIN")
-    if named:
-        return Path(named) if Path(named).is_file() else None
-    for p in ("perf-quick", "release", "debug"):
-        c = ROOT / "target" / p / name
-        if c.is_file() and os.access(c, os.X_OK):
-            return c
-    return None
-
-
 class PlatformInitErrorTest(unittest.TestCase):
     """A platform function that cannot start reports why on /init/error, then exits."""
 
     def test_a_function_without_its_configuration_reports_an_init_error(self):
-        binary = find_function()
+        binary = find_binary("PERF_FUNCTION_BIN", "health")
         if binary is None:
             if os.environ.get("PERF_FUNCTION_BIN") or os.environ.get("CI", "").lower() in ("1", "true", "yes"):
                 self.fail("no function binary (build it: cargo build --profile perf-quick -p functions --bin health)")
@@ -393,7 +382,7 @@ class RealBinaryTest(unittest.TestCase):
     """The bare lambda_http function (lambda_runtime 1.5) against the emulator."""
 
     def setUp(self):
-        self.binary = find_bare()
+        self.binary = find_binary("PERF_BARE_BIN", "bare")
         if self.binary is None:
             if os.environ.get("PERF_BARE_BIN") or os.environ.get("CI", "").lower() in ("1", "true", "yes"):
                 self.fail("no bare binary (build it: cargo build --profile perf-quick -p bare-lambda --bin bare)")
