@@ -1,7 +1,10 @@
 """A recording reverse proxy on loopback in front of moto (Python 3.11 standard library only).
 
 Every request is forwarded unchanged to the upstream (moto's server) and recorded as
-(start, end, service, operation, status): the service from the SigV4 credential scope of the
+(start, end, service, operation, status): start is when the kernel received the request's first
+byte (SO_TIMESTAMPNS), end is when the whole answer has been handed back to the kernel, so the
+proxy's own work (thread wake-up, parsing, forwarding) counts as the AWS side's time, not the
+function's; the service from the SigV4 credential scope of the
 Authorization header (`Credential=AKID/20260101/eu-central-1/dynamodb/aws4_request`), the
 operation from `X-Amz-Target` for the JSON protocols (DynamoDB, KMS, Secrets Manager) or from the
 method and the shape of the path for S3 (REST). Requests to `/__webhook` are answered here
@@ -16,6 +19,7 @@ from __future__ import annotations
 import http.client
 import re
 import socket
+import struct
 import sys
 import threading
 import time
@@ -24,13 +28,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+# SO_TIMESTAMPNS (asm-generic and x86 value; Python does not export it): the kernel stamps
+# each received segment, and recvmsg hands the stamp over as ancillary data.
+_SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 _HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
 
 
 @dataclass
 class Call:
     start: float
-    end: float | None  # set once moto's answer is in, just before it is passed on
+    end: float | None  # set once the answer is passed on (see AwsProxy.settled_since)
     service: str
     operation: str
     status: int = 0
@@ -76,6 +83,7 @@ class AwsProxy:
         self.upstream_host, self.upstream_port = u.hostname, u.port or 80
         self.calls: list[Call] = []
         self._lock = threading.Lock()
+        self._answered = threading.Condition(self._lock)
         self._local = threading.local()
         proxy = self
 
@@ -105,9 +113,26 @@ class AwsProxy:
         with self._lock:
             return list(self.calls[mark:until])
 
+    def settled_since(self, mark: int, timeout: float = 5.0) -> list[Call]:
+        """The calls since `mark`, once each has its end: an answer reaches the function a moment
+        before the proxy's thread notes that it has sent it."""
+        deadline = time.perf_counter() + timeout
+        with self._answered:
+            while any(c.end is None for c in self.calls[mark:]):
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    break
+                self._answered.wait(left)
+            return list(self.calls[mark:])
+
     def _record(self, call: Call) -> None:
         with self._lock:
             self.calls.append(call)
+
+    def _answered_now(self, call: Call, status: int) -> None:
+        with self._answered:
+            call.status, call.end = status, time.perf_counter()
+            self._answered.notify_all()
 
     def _connection(self) -> http.client.HTTPConnection:
         conn = getattr(self._local, "conn", None)
@@ -144,16 +169,21 @@ class _Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
-    def parse_request(self):
-        self._t0 = time.perf_counter()  # the request line is in: count header parsing too
-        return super().parse_request()
+    def handle_one_request(self):
+        self._t0 = arrival(self.connection)
+        if self._t0 is None:  # the client closed the connection
+            self.close_connection = True
+            return
+        super().handle_one_request()
 
     def _handle(self):
-        start = getattr(self, "_t0", None) or time.perf_counter()
+        start = self._t0
         body = self._body()
         if self.path.startswith("/__webhook"):
-            self.owner._record(Call(start, time.perf_counter(), "webhook", self.command, 200))
+            call = Call(start, None, "webhook", self.command)
+            self.owner._record(call)
             self._send(200, [("Content-Type", "text/plain")], b"ok")
+            self.owner._answered_now(call, 200)
             return
         service, operation = classify(self.command, self.path, self.headers)
         # Recorded before it is answered, so a call always falls in the window it was made in.
@@ -180,12 +210,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self.owner._drop_connection()
                 if attempt:
                     data = b"upstream unavailable"
-        call.status, call.end = status, time.perf_counter()
         self._send(status, resp_headers, data)
+        self.owner._answered_now(call, status)
 
     def setup(self):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.connection.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
 
     def _send(self, status, headers, data: bytes):
         self.send_response(status)
@@ -200,3 +231,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.flush_headers()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
+
+
+def arrival(sock: socket.socket) -> float | None:
+    """When (perf_counter) the kernel received the first byte waiting on `sock`, blocking until
+    there is one; None once the peer has closed. The byte stays unread (MSG_PEEK). Clients do not
+    pipeline requests, so nothing of the next request is in the handler's read buffer already."""
+    try:
+        data, ancillary, _, _ = sock.recvmsg(1, socket.CMSG_SPACE(16), socket.MSG_PEEK)
+    except OSError:
+        return None
+    if not data:
+        return None
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(payload) >= 16:
+            sec, nsec = struct.unpack("qq", payload[:16])
+            waited = time.clock_gettime(time.CLOCK_REALTIME) - (sec + nsec / 1e9)
+            return time.perf_counter() - max(waited, 0.0)
+    return time.perf_counter()

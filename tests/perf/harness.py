@@ -685,6 +685,7 @@ def measure(
     logdir: Path,
     moto: "Moto | None" = None,
     extra_env: dict[str, str] | None = None,
+    yardstick: tuple[Path, dict] | None = None,
 ) -> dict:
     result: dict = {"function": name, "binary": str(binary.relative_to(ROOT) if binary.is_relative_to(ROOT) else binary)}
 
@@ -755,7 +756,7 @@ def measure(
             if not inv.wait(30):
                 result["error"] = "a warm invocation got no answer within 30 s"
                 break
-            calls = proxy.since(m)
+            calls = proxy.settled_since(m)
             aws_s = covered_seconds([(c.start, c.start + c.seconds) for c in calls])
             lat.append(inv.latency * 1000)
             lat_ex.append((inv.latency - aws_s) * 1000)
@@ -785,11 +786,15 @@ def measure(
         result["aws_calls_init"] = len(init_calls)
         if api.unknown_posts:
             result["error"] = f"answers to unknown request ids: {api.unknown_posts[:3]}"
-        # One cold start is one sample of a few milliseconds on a shared machine: start the
-        # binary again (no event, so the world is untouched) and report the median init.
-        inits = [result["init_ms"], *repeat_inits(binary, env, INIT_REPEATS - 1)]
-        result["init_ms_samples"] = inits
-        result["init_ms"] = statistics.median(inits)
+        # One cold start is one sample of a few milliseconds, and bare's own init drifts by half
+        # over a long run on a shared machine: start the binary again (no event, so the world is
+        # untouched), alternately with bare, and report both medians.
+        result["first_init_ms"] = result.pop("init_ms")
+        inits, bare_inits = paired_inits(binary, env, yardstick)
+        result["init_ms_samples"], result["init_ms"] = inits, statistics.median(inits)
+        if bare_inits:
+            result["init_bare_paired_ms_samples"] = bare_inits
+            result["init_bare_paired_ms"] = statistics.median(bare_inits)
         return result
     finally:
         if proc.poll() is None:
@@ -802,7 +807,7 @@ def measure(
         api.stop()
 
 
-INIT_REPEATS = 7
+INIT_REPEATS = 11
 
 
 def repeat_inits(binary: Path, env: dict, n: int) -> list[float]:
@@ -821,6 +826,17 @@ def repeat_inits(binary: Path, env: dict, n: int) -> list[float]:
         finally:
             api.stop()
     return out
+
+
+def paired_inits(binary: Path, env: dict, yardstick: tuple[Path, dict] | None) -> tuple[list[float], list[float]]:
+    """Init times (ms) of INIT_REPEATS cold starts of `binary`, each right after one of the
+    yardstick (bare) when given, so that both see the machine in the same state."""
+    inits, bare_inits = [], []
+    for _ in range(INIT_REPEATS):
+        if yardstick is not None:
+            bare_inits += repeat_inits(*yardstick, 1)
+        inits += repeat_inits(binary, env, 1)
+    return inits, bare_inits
 
 
 # --------------------------------------------------------------------------------------------
@@ -850,14 +866,20 @@ def fmt_value(key: str, v) -> str:
     return dict((k, f) for k, _, f in FIGURES)[key].format(v)
 
 
+def ratio(a, b) -> float | None:
+    return (a / b) if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else None
+
+
 def add_ratios(results: list[dict]) -> None:
+    """Each figure over the yardstick's. Init is over the bare cold starts alternated with the
+    function's own (paired_inits); against bare-sdk it is the quotient of the two paired ratios."""
     for yardstick, field in ((BARE, "ratio_to_bare"), (BARE_SDK, "ratio_to_bare_sdk")):
-        base = next((r for r in results if r["function"] == yardstick), None)
+        base = next((r for r in results if r["function"] == yardstick), None) or {}
         for r in results:
-            r[field] = {}
-            for key, _, _ in FIGURES:
-                a, b = r.get(key), (base or {}).get(key)
-                r[field][key] = (a / b) if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else None
+            r[field] = {key: ratio(r.get(key), base.get(key)) for key, _, _ in FIGURES}
+            paired = ratio(r.get("init_ms"), r.get("init_bare_paired_ms"))
+            if paired is not None:
+                r[field]["init_ms"] = paired if yardstick == BARE else ratio(paired, ratio(base.get("init_ms"), base.get("init_bare_paired_ms")))
 
 
 def markdown(results: list[dict], meta: dict) -> str:
@@ -866,7 +888,8 @@ def markdown(results: list[dict], meta: dict) -> str:
         f"{meta['warm']} warm invocations)",
         "",
         f"{meta['date']}, {meta['host']}, {meta['cpus']} CPUs. Each cell: value (ratio to `bare`). "
-        f"Memory size {MEMORY_MB} MB in the environment; AWS answered by moto through a recording proxy on loopback.",
+        f"Memory size {MEMORY_MB} MB in the environment; AWS answered by moto through a recording proxy on loopback. "
+        f"Init: median of {INIT_REPEATS} cold starts, each right after one of bare's; its ratio is to the median of those.",
         "",
         "| function | " + " | ".join(label for _, label, _ in FIGURES) + " | statuses |",
         "|---" * (len(FIGURES) + 2) + "|",
@@ -904,7 +927,9 @@ def markdown(results: list[dict], meta: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def seed_and_measure(name: str, binary: Path, moto: Moto, proxy: AwsProxy, bins: Path, warm: int, logdir: Path) -> dict:
+def seed_and_measure(
+    name: str, binary: Path, moto: Moto, proxy: AwsProxy, bins: Path, warm: int, logdir: Path, yardstick: tuple[Path, dict] | None
+) -> dict:
     seed_log_path = logdir / f"{name}.seed.log"
     with open(seed_log_path, "wb") as seed_log:
         t = time.perf_counter()
@@ -920,7 +945,7 @@ def seed_and_measure(name: str, binary: Path, moto: Moto, proxy: AwsProxy, bins:
         seeded = time.perf_counter() - t
         log(f"{name}: seeded in {seeded:.2f} s; measuring ({warm} warm invocations)")
         try:
-            r = measure(name, binary, world, proxy, warm, logdir, moto)
+            r = measure(name, binary, world, proxy, warm, logdir, moto, yardstick=yardstick)
         finally:
             world.close()
         r["seed_seconds"] = round(seeded, 3)
@@ -957,6 +982,8 @@ def main(argv=None) -> int:
     moto = Moto()
     proxy = AwsProxy(moto.url).start()
     results = []
+    # Every binary's cold starts alternate with bare's (see paired_inits).
+    yardstick = (bins / BARE, lambda_env(BARE, bins / BARE, "", proxy.url)) if (bins / BARE).exists() else None
     try:
         log(f"moto on {moto.url}, proxy on {proxy.url}, binaries from {bins}")
         for name in [BARE, BARE_SDK, *functions]:
@@ -970,12 +997,12 @@ def main(argv=None) -> int:
             moto.reset()
             if name == BARE:
                 log(f"{name}: measuring ({warm} warm invocations)")
-                r = measure(name, binary, None, proxy, warm, logdir, moto)
+                r = measure(name, binary, None, proxy, warm, logdir, moto, yardstick=yardstick)
             elif name == BARE_SDK:
                 log(f"{name}: measuring ({warm} warm invocations)")
-                r = measure(name, binary, None, proxy, warm, logdir, moto, {"TABLE_NAME": sdk_yardstick_table(moto.url)})
+                r = measure(name, binary, None, proxy, warm, logdir, moto, {"TABLE_NAME": sdk_yardstick_table(moto.url)}, yardstick)
             else:
-                r = seed_and_measure(name, binary, moto, proxy, bins, warm, logdir)
+                r = seed_and_measure(name, binary, moto, proxy, bins, warm, logdir, yardstick)
             results.append(r)
             log(
                 f"{name}: init {r.get('init_ms', float('nan')):.2f} ms, first {r.get('first_response_ms', float('nan')):.2f} ms, "

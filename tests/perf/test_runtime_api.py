@@ -16,6 +16,7 @@ import datetime as dt
 import http.client
 import json
 import re
+import socket
 import os
 import subprocess
 import sys
@@ -202,9 +203,51 @@ class ProxyTest(unittest.TestCase):
             r = conn.getresponse()
             self.assertEqual(json.loads(r.read()), {"target": "secretsmanager.GetSecretValue", "len": 2})
         conn.close()
-        calls = proxy.since(0)
+        calls = proxy.settled_since(0)
         self.assertEqual([c.key for c in calls], ["secretsmanager:GetSecretValue"] * 2)
         self.assertTrue(all(c.status == 200 and c.end >= c.start for c in calls))
+
+    def test_a_call_is_timed_from_its_first_byte_to_the_answer_sent(self):
+        seen = []
+
+        class Upstream(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers["Content-Length"]))
+                seen.append(time.perf_counter())
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+        up = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+        in_thread(up.serve_forever)
+        self.addCleanup(up.server_close)
+        self.addCleanup(up.shutdown)
+        proxy = AwsProxy(f"http://127.0.0.1:{up.server_address[1]}").start()
+        self.addCleanup(proxy.stop)
+        port = int(proxy.url.rsplit(":", 1)[1])
+        request = (
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nX-Amz-Target: DynamoDB_20120810.GetItem\r\n"
+            b"Authorization: AWS4-HMAC-SHA256 Credential=AKID/20260101/eu-central-1/dynamodb/aws4_request\r\n\r\n{}"
+        )
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sent = time.perf_counter()
+            client.sendall(request[:1])  # the first byte, then a pause before the rest
+            time.sleep(0.05)
+            client.sendall(request[1:])
+            self.assertIn(b"200", client.recv(4096))
+        (call,) = proxy.settled_since(0)
+        self.assertEqual((call.key, call.status), ("dynamodb:GetItem", 200))
+        # Started at the first byte's arrival, not when the proxy got to read or parse it.
+        self.assertLess(call.start - sent, 0.02)
+        self.assertGreater(seen[0] - call.start, 0.04)
+        self.assertGreaterEqual(call.end, seen[0])
 
 
 class ScenarioTest(unittest.TestCase):
@@ -346,6 +389,35 @@ def find_binary(variable: str, name: str) -> Path | None:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
     return None
+
+
+class InitRatioTest(unittest.TestCase):
+    def test_init_is_compared_with_the_bare_starts_made_alongside_it(self):
+        import harness
+
+        results = [
+            {"function": harness.BARE, "init_ms": 2.0, "init_bare_paired_ms": 2.0, "peak_rss_kb": 4000},
+            {"function": harness.BARE_SDK, "init_ms": 5.0, "init_bare_paired_ms": 2.5, "peak_rss_kb": 6000},
+            # bare measured 1.5 ms earlier in the run, 2.5 ms alongside this one
+            {"function": "me", "init_ms": 3.0, "init_bare_paired_ms": 2.5, "peak_rss_kb": 8000},
+        ]
+        harness.add_ratios(results)
+        me = results[2]
+        self.assertAlmostEqual(me["ratio_to_bare"]["init_ms"], 1.2)
+        self.assertAlmostEqual(me["ratio_to_bare_sdk"]["init_ms"], 1.2 / 2.0)
+        self.assertAlmostEqual(me["ratio_to_bare"]["peak_rss_kb"], 2.0)
+        self.assertIn("right after one of bare's", harness.markdown(results, {"profile": "x", "warm": 1, "date": "d", "host": "h", "cpus": 2}))
+
+    def test_starts_alternate_with_bare(self):
+        import harness
+
+        order = []
+        real = harness.repeat_inits
+        harness.repeat_inits = lambda binary, env, n: order.append(binary.name) or [1.0]
+        self.addCleanup(setattr, harness, "repeat_inits", real)
+        inits, bare = harness.paired_inits(Path("me"), {}, (Path("bare"), {}))
+        self.assertEqual(order, ["bare", "me"] * harness.INIT_REPEATS)
+        self.assertEqual((len(inits), len(bare)), (harness.INIT_REPEATS, harness.INIT_REPEATS))
 
 
 class CoveredTimeTest(unittest.TestCase):
