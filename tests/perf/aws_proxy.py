@@ -182,8 +182,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/__webhook"):
             call = Call(start, None, "webhook", self.command)
             self.owner._record(call)
-            self._send(200, [("Content-Type", "text/plain")], b"ok")
-            self.owner._answered_now(call, 200)
+            self._send(200, [("Content-Type", "text/plain")], b"ok", call)
             return
         service, operation = classify(self.command, self.path, self.headers)
         # Recorded before it is answered, so a call always falls in the window it was made in.
@@ -210,15 +209,14 @@ class _Handler(BaseHTTPRequestHandler):
                 self.owner._drop_connection()
                 if attempt:
                     data = b"upstream unavailable"
-        self._send(status, resp_headers, data)
-        self.owner._answered_now(call, status)
+        self._send(status, resp_headers, data, call)
 
     def setup(self):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.connection.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
 
-    def _send(self, status, headers, data: bytes):
+    def _send(self, status, headers, data: bytes, call: Call):
         self.send_response(status)
         head = self.command == "HEAD"
         for k, v in headers:
@@ -228,6 +226,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(data)))
         # Headers and body in one write: no Nagle / delayed-ACK stall.
         self._headers_buffer.append(b"\r\n" + (b"" if head else data))
+        # The call ends as its answer is handed to the kernel: taken after the write, it would
+        # wait for this thread to get the GIL back while the function is already running on.
+        self.owner._answered_now(call, status)
         self.flush_headers()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
@@ -236,7 +237,10 @@ class _Handler(BaseHTTPRequestHandler):
 def arrival(sock: socket.socket) -> float | None:
     """When (perf_counter) the kernel received the first byte waiting on `sock`, blocking until
     there is one; None once the peer has closed. The byte stays unread (MSG_PEEK). Clients do not
-    pipeline requests, so nothing of the next request is in the handler's read buffer already."""
+    pipeline requests, so nothing of the next request is in the handler's read buffer already.
+    The handler thread is normally already waiting here when a request arrives; if it comes late
+    and the request arrived in several segments, the kernel reports the newest one's stamp, so
+    the start can only come out late (the function charged more, never less)."""
     try:
         data, ancillary, _, _ = sock.recvmsg(1, socket.CMSG_SPACE(16), socket.MSG_PEEK)
     except OSError:

@@ -740,7 +740,7 @@ def measure(
         result["first_status"] = status_of(first)
         result["first_body"] = excerpt(first)
 
-        lat, lat_ex, per_inv = [], [], Counter()
+        lat, lat_ex, per_inv, unsettled = [], [], Counter(), 0
         aws_counts = []
         for i in range(1, warm + 1):
             if moto is not None and i % 100 == 0 and moto.rss_kb() > MOTO_RSS_LIMIT_KB:
@@ -757,7 +757,9 @@ def measure(
                 result["error"] = "a warm invocation got no answer within 30 s"
                 break
             calls = proxy.settled_since(m)
-            aws_s = covered_seconds([(c.start, c.start + c.seconds) for c in calls])
+            unsettled += sum(c.end is None for c in calls)
+            # Clipped to the invocation: time outside it is in neither figure.
+            aws_s = covered_seconds([(max(c.start, inv.queued_at), min(c.start + c.seconds, inv.done_at)) for c in calls])
             lat.append(inv.latency * 1000)
             lat_ex.append((inv.latency - aws_s) * 1000)
             per_inv.update(c.key for c in calls)
@@ -766,6 +768,8 @@ def measure(
             if status_of(inv) != result["first_status"] and "other_body" not in result:
                 result["other_body"] = excerpt(inv)  # the first answer whose status differs from the cold one's
         result["warm_invocations"] = len(lat)
+        if unsettled:
+            result["error"] = f"{unsettled} AWS calls never answered by the proxy: their time counted as the function's"
         result["statuses"] = dict(statuses)
         if lat:
             result["warm_p50_ms"] = percentile(lat, 50)
@@ -789,9 +793,13 @@ def measure(
         # One cold start is one sample of a few milliseconds, and bare's own init drifts by half
         # over a long run on a shared machine: start the binary again (no event, so the world is
         # untouched), alternately with bare, and report both medians.
-        result["first_init_ms"] = result.pop("init_ms")
+        result["first_init_ms"] = result["init_ms"]
         inits, bare_inits = paired_inits(binary, env, yardstick)
-        result["init_ms_samples"], result["init_ms"] = inits, statistics.median(inits)
+        if len(inits) < INIT_REPEATS:
+            result["error"] = f"{INIT_REPEATS - len(inits)} of {INIT_REPEATS} repeated cold starts never called next"
+        result["init_ms_samples"] = inits
+        if inits:
+            result["init_ms"] = statistics.median(inits)
         if bare_inits:
             result["init_bare_paired_ms_samples"] = bare_inits
             result["init_bare_paired_ms"] = statistics.median(bare_inits)
@@ -889,7 +897,8 @@ def markdown(results: list[dict], meta: dict) -> str:
         "",
         f"{meta['date']}, {meta['host']}, {meta['cpus']} CPUs. Each cell: value (ratio to `bare`). "
         f"Memory size {MEMORY_MB} MB in the environment; AWS answered by moto through a recording proxy on loopback. "
-        f"Init: median of {INIT_REPEATS} cold starts, each right after one of bare's; its ratio is to the median of those.",
+        f"Init: median of {INIT_REPEATS} cold starts, each right after one of bare's; its ratio is to the median of those"
+        f"{'' if meta.get('paired', True) else ' (no bare binary here: not paired, ratios to bare missing)'}.",
         "",
         "| function | " + " | ".join(label for _, label, _ in FIGURES) + " | statuses |",
         "|---" * (len(FIGURES) + 2) + "|",
@@ -1022,6 +1031,7 @@ def main(argv=None) -> int:
         "host": socket.gethostname(),
         "cpus": os.cpu_count(),
         "memory_mb": MEMORY_MB,
+        "paired": yardstick is not None,
     }
     md = markdown(results, meta)
     (out / "perf.md").write_text(md)

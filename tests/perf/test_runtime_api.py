@@ -29,6 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path.insert(0, str(HERE))
+import aws_proxy  # noqa: E402
 from aws_proxy import AwsProxy, classify  # noqa: E402
 from runtime_api import RuntimeApi  # noqa: E402
 import scenarios  # noqa: E402
@@ -248,6 +249,37 @@ class ProxyTest(unittest.TestCase):
         self.assertLess(call.start - sent, 0.02)
         self.assertGreater(seen[0] - call.start, 0.04)
         self.assertGreaterEqual(call.end, seen[0])
+
+
+    def test_arrival_is_the_kernels_receipt_not_the_read(self):
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        self.addCleanup(server.close)
+        client = socket.create_connection(server.getsockname())
+        self.addCleanup(client.close)
+        conn, _ = server.accept()
+        self.addCleanup(conn.close)
+        conn.setsockopt(socket.SOL_SOCKET, aws_proxy._SO_TIMESTAMPNS, 1)
+        client.sendall(b"P")
+        time.sleep(0.05)  # the proxy's thread is slow to get to it
+        self.assertGreater(time.perf_counter() - aws_proxy.arrival(conn), 0.04)
+        self.assertEqual(conn.recv(1), b"P", "the byte is left for the request parser")
+        client.close()
+        self.assertIsNone(aws_proxy.arrival(conn), "end of stream")
+
+    def test_settled_since_waits_for_the_answer_to_be_noted(self):
+        proxy = AwsProxy("http://127.0.0.1:9")  # not started: only its record is used
+        self.addCleanup(proxy._server.server_close)
+        call = aws_proxy.Call(time.perf_counter(), None, "dynamodb", "GetItem")
+        proxy._record(call)
+        threading.Timer(0.05, proxy._answered_now, (call, 200)).start()
+        (settled,) = proxy.settled_since(0)
+        self.assertEqual(settled.status, 200)
+        self.assertIsNotNone(settled.end)
+        late = aws_proxy.Call(time.perf_counter(), None, "dynamodb", "Query")
+        proxy._record(late)
+        self.assertIsNone(proxy.settled_since(1, timeout=0.05)[0].end, "gives up after the timeout")
 
 
 class ScenarioTest(unittest.TestCase):
