@@ -226,12 +226,35 @@ async fn the_local_demo_has_a_policy_and_bookings_in_every_state() {
 }
 
 #[tokio::test]
+async fn every_offer_of_a_search_is_bookable_by_its_id_rail_alternatives_too() {
+    // A booking reads only the element its offer number names (Store::get_parts).
+    let api = TestApi::start().await;
+    let token = api.token("traveler@alpine.demo").await;
+    let (status, _, found) = api
+        .call("POST", "/v1/search/flights", Some(&token), Some(json!({"origin": "LHR", "destination": "CDG", "depart_on": in_days(25)})))
+        .await;
+    assert_eq!(status, 200, "{found}");
+    let alternatives = found["alternatives"].as_array().unwrap();
+    assert!(!alternatives.is_empty(), "{found}");
+    let offers = found["offers"].as_array().unwrap();
+    for (i, offer) in [&offers[0], offers.last().unwrap(), &alternatives[0], alternatives.last().unwrap()].into_iter().enumerate() {
+        let (status, booking) = book(&api, &token, &format!("every-{i}"), &json!({"offer_id": offer["id"]})).await;
+        assert_eq!(status, 201, "{offer}: {booking}");
+        assert_eq!((&booking["offer"]["id"], &booking["offer"]["price"]), (&offer["id"], &offer["price"]), "{booking}");
+    }
+}
+
+#[tokio::test]
 async fn bad_booking_requests_get_problems_and_write_nothing() {
     let api = TestApi::start().await;
     let token = api.token("traveler@alpine.demo").await;
     let offers = search(&api, &token, "LHR", "CDG").await;
+    let search_id = offers[0]["id"].as_str().unwrap().rsplit_once('-').unwrap().0.to_string();
     for (body, status, field) in [
         (json!({}), 422, "offer_id"),
+        (json!({"offer_id": format!("{search_id}-99")}), 422, "offer_id"),
+        (json!({"offer_id": format!("{search_id}-x")}), 422, "offer_id"),
+        (json!({"offer_id": format!("{search_id}-{}", u64::MAX)}), 422, "offer_id"),
         (json!({"offer_id": 42}), 422, "body"),
         (json!({"offer_id": offers[0]["id"], "cost_center": "CC-999"}), 422, "cost_center"),
         (json!({"offer_id": offers[0]["id"], "traveler_id": "not-an-id"}), 422, "traveler_id"),

@@ -631,6 +631,16 @@ def read_status(pid: int) -> dict[str, int]:
     return out
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time of the whole process so far (`/proc/<pid>/stat`, clock ticks)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # fields[0] is the state (field 3); utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_by_mapping(pid: int) -> dict[str, int]:
     """Resident kB per mapping: file and permissions (`me r-xp`), [heap], [stack], [anon]; largest first."""
     out: Counter = Counter()
@@ -741,6 +751,7 @@ def measure(
         result["first_body"] = excerpt(first)
 
         lat, lat_ex, per_inv, unsettled = [], [], Counter(), 0
+        cpu_before = cpu_seconds(proc.pid)
         aws_counts = []
         for i in range(1, warm + 1):
             if moto is not None and i % 100 == 0 and moto.rss_kb() > MOTO_RSS_LIMIT_KB:
@@ -768,6 +779,11 @@ def measure(
             if status_of(inv) != result["first_status"] and "other_body" not in result:
                 result["other_body"] = excerpt(inv)  # the first answer whose status differs from the cold one's
         result["warm_invocations"] = len(lat)
+        cpu_after = cpu_seconds(proc.pid)
+        if lat and cpu_before is not None and cpu_after is not None:
+            # What the function itself computed per call, whatever the proxy, moto and the
+            # emulator cost in wall time (10 ms clock ticks over the whole run).
+            result["warm_cpu_ms"] = (cpu_after - cpu_before) * 1000 / len(lat)
         if unsettled:
             result["error"] = f"{unsettled} AWS calls never answered by the proxy: their time counted as the function's"
         result["statuses"] = dict(statuses)
@@ -856,6 +872,7 @@ FIGURES = [
     ("warm_p50_ms", "warm p50 ms", "{:.3f}"),
     ("warm_p99_ms", "warm p99 ms", "{:.3f}"),
     ("warm_p50_excl_aws_ms", "warm p50 excl. AWS ms", "{:.3f}"),
+    ("warm_cpu_ms", "CPU ms / warm inv.", "{:.3f}"),
     ("peak_rss_kb", "peak RSS MB", None),
     ("rss_anon_kb", "RSS anon MB", None),
     ("size_bytes", "stripped size MB", None),
@@ -918,14 +935,14 @@ def markdown(results: list[dict], meta: dict) -> str:
         f"Against the AWS yardstick (`{BARE_SDK}`: bare plus one DynamoDB client reading one item per request, "
         "the floor of any function that calls AWS):",
         "",
-        "| function | init | warm p50 excl. AWS | peak RSS | RSS anon | stripped size |",
-        "|---|---|---|---|---|---|",
+        "| function | init | warm p50 excl. AWS | CPU / warm inv. | peak RSS | RSS anon | stripped size |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in results:
         if r["function"] in (BARE, BARE_SDK):
             continue
         ratios = r.get("ratio_to_bare_sdk", {})
-        keys = ("init_ms", "warm_p50_excl_aws_ms", "peak_rss_kb", "rss_anon_kb", "size_bytes")
+        keys = ("init_ms", "warm_p50_excl_aws_ms", "warm_cpu_ms", "peak_rss_kb", "rss_anon_kb", "size_bytes")
         out.append(f"| {r['function']} | " + " | ".join("–" if ratios.get(k) is None else f"{ratios[k]:.2f}×" for k in keys) + " |")
     out += ["", "AWS requests by service and operation (init / first invocation / mean per warm invocation):", ""]
     out += ["| function | init | first invocation | per warm invocation |", "|---|---|---|---|"]

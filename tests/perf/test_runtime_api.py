@@ -169,6 +169,16 @@ class ProtocolTest(unittest.TestCase):
 
 
 class ProxyTest(unittest.TestCase):
+    def proxy_in_front_of(self, upstream: type[BaseHTTPRequestHandler]) -> AwsProxy:
+        """A started proxy forwarding to a server of `upstream` handlers, both stopped after the test."""
+        up = ThreadingHTTPServer(("127.0.0.1", 0), upstream)
+        in_thread(up.serve_forever)
+        self.addCleanup(up.server_close)
+        self.addCleanup(up.shutdown)
+        proxy = AwsProxy(f"http://127.0.0.1:{up.server_address[1]}").start()
+        self.addCleanup(proxy.stop)
+        return proxy
+
     def test_classifies_json_and_rest_protocols(self):
         auth = "AWS4-HMAC-SHA256 Credential=AKID/20260101/eu-central-1/{}/aws4_request, SignedHeaders=host, Signature=x"
         self.assertEqual(classify("POST", "/", {"Authorization": auth.format("dynamodb"), "X-Amz-Target": "DynamoDB_20120810.GetItem"}), ("dynamodb", "GetItem"))
@@ -190,12 +200,7 @@ class ProxyTest(unittest.TestCase):
                 self.end_headers()
                 self.wfile.write(out)
 
-        up = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
-        in_thread(up.serve_forever)
-        self.addCleanup(up.server_close)
-        self.addCleanup(up.shutdown)
-        proxy = AwsProxy(f"http://127.0.0.1:{up.server_address[1]}").start()
-        self.addCleanup(proxy.stop)
+        proxy = self.proxy_in_front_of(Upstream)
         host, port = proxy.url.rsplit(":", 1)
         conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=5)
         auth = "AWS4-HMAC-SHA256 Credential=AKID/20260101/eu-central-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=x"
@@ -225,12 +230,7 @@ class ProxyTest(unittest.TestCase):
                 self.end_headers()
                 self.wfile.write(b"{}")
 
-        up = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
-        in_thread(up.serve_forever)
-        self.addCleanup(up.server_close)
-        self.addCleanup(up.shutdown)
-        proxy = AwsProxy(f"http://127.0.0.1:{up.server_address[1]}").start()
-        self.addCleanup(proxy.stop)
+        proxy = self.proxy_in_front_of(Upstream)
         port = int(proxy.url.rsplit(":", 1)[1])
         request = (
             b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nX-Amz-Target: DynamoDB_20120810.GetItem\r\n"
@@ -261,9 +261,11 @@ class ProxyTest(unittest.TestCase):
         conn, _ = server.accept()
         self.addCleanup(conn.close)
         conn.setsockopt(socket.SOL_SOCKET, aws_proxy._SO_TIMESTAMPNS, 1)
+        time.sleep(0.05)  # the kernel turns receive stamps on a moment after the first socket asks
         client.sendall(b"P")
         time.sleep(0.05)  # the proxy's thread is slow to get to it
-        self.assertGreater(time.perf_counter() - aws_proxy.arrival(conn), 0.04)
+        arrived = aws_proxy.arrival(conn)
+        self.assertGreater(time.perf_counter() - arrived, 0.04)
         self.assertEqual(conn.recv(1), b"P", "the byte is left for the request parser")
         client.close()
         self.assertIsNone(aws_proxy.arrival(conn), "end of stream")
@@ -439,6 +441,16 @@ class InitRatioTest(unittest.TestCase):
         self.assertAlmostEqual(me["ratio_to_bare_sdk"]["init_ms"], 1.2 / 2.0)
         self.assertAlmostEqual(me["ratio_to_bare"]["peak_rss_kb"], 2.0)
         self.assertIn("right after one of bare's", harness.markdown(results, {"profile": "x", "warm": 1, "date": "d", "host": "h", "cpus": 2}))
+
+    def test_cpu_seconds_counts_what_a_process_computed(self):
+        import harness
+
+        before = harness.cpu_seconds(os.getpid())
+        deadline = time.perf_counter() + 0.15
+        while time.perf_counter() < deadline:
+            pass
+        self.assertGreater(harness.cpu_seconds(os.getpid()) - before, 0.08)
+        self.assertIsNone(harness.cpu_seconds(2**22 + 12345), "no such process")
 
     def test_starts_alternate_with_bare(self):
         import harness

@@ -2,7 +2,7 @@
 //! cancelling within the matrix, approving or rejecting out-of-policy bookings, and the report
 //! summary read from the monthly aggregates.
 
-use super::travel::{StoredOffer, StoredSearch};
+use super::travel::StoredOffer;
 use crate::app::App;
 use crate::crypto::luhn::card_number_fields;
 use crate::domain::bookings::{self, Booking, BookingStatus, CreateOutcome, HistoryEntry, IdempotencyRecord};
@@ -12,7 +12,7 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::{Call, Reply};
 use crate::rbac::{Grant, Permission};
 use crate::store::keys::IndexCollection;
-use crate::store::{Collection, SortRange};
+use crate::store::{BodyPart, Collection, SortRange};
 use crate::tenancy::{AuthContext, TenantScope};
 use crate::travel::sandbox::SandboxSupplier;
 use crate::travel::supplier::Supplier;
@@ -20,8 +20,18 @@ use aws_lc_rs::digest::{digest, SHA256};
 use data_encoding::HEXLOWER;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 const MAX_KEY_LEN: usize = 100;
+
+/// What a booking reads of a [`StoredSearch`](super::travel::StoredSearch): its traveler and the
+/// one offer booked (absent when the search has no such offer).
+#[derive(Deserialize)]
+struct SearchedOffer {
+    traveler_id: String,
+    #[serde(default)]
+    offers: BTreeMap<String, StoredOffer>,
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -126,18 +136,19 @@ pub async fn create(app: &App, call: &Call) -> ApiResult<Reply> {
     crate::domain::validate::into_result(e)?;
     let traveler = super::travel::traveler_for(app, ctx, &scope, body.traveler_id.as_deref()).await?;
 
-    // The offer comes from the stored search, never from the client.
+    // The offer comes from the stored search, never from the client: only that offer is read.
     let unknown = || ApiError::validation("offer_id", "is not an offer of a recent search");
     let (search_id, _) = body.offer_id.rsplit_once('-').ok_or_else(unknown)?;
-    let item = app.store.get(&scope.key(Collection::Search, search_id)).await?.ok_or_else(unknown)?;
+    let parts = [BodyPart::Field("traveler_id"), BodyPart::Entry("offers", &body.offer_id)];
+    let item = app.store.get_parts(&scope.key(Collection::Search, search_id), &parts).await?.ok_or_else(unknown)?;
     if !item.is_live(now) {
         return Err(ApiError::validation("offer_id", "has expired; search again"));
     }
-    let search: StoredSearch = item.decode()?;
+    let mut search: SearchedOffer = item.decode()?;
     if search.traveler_id != traveler.id.as_str() {
         return Err(ApiError::validation("offer_id", "was searched for another traveler"));
     }
-    let offer = search.offers.into_iter().find(|o| o.id == body.offer_id).ok_or_else(unknown)?;
+    let offer = search.offers.remove(&body.offer_id).ok_or_else(unknown)?;
 
     let stamp = app.clock.now_rfc3339();
     let id = crate::ids::random_id("b");

@@ -20,6 +20,7 @@ use crate::travel::sandbox::{rail_offered, SandboxSupplier};
 use crate::travel::supplier::{Cabin, FlightItinerary, FlightQuery, HotelQuery, RailJourney, RailQuery, Supplier};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 /// How long offers stay bookable.
 pub const OFFER_TTL_SECONDS: i64 = 30 * 60;
@@ -43,12 +44,14 @@ pub struct StoredOffer {
     pub details: Value,
 }
 
+/// A search's offers as stored for booking, by offer id, so that a booking reads its one offer
+/// and nothing else of the search ([`crate::store::Store::get_parts`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredSearch {
     pub search_id: String,
     pub traveler_id: String,
     pub created_at: String,
-    pub offers: Vec<StoredOffer>,
+    pub offers: BTreeMap<String, StoredOffer>,
 }
 
 fn today(app: &App) -> time::Date {
@@ -207,7 +210,7 @@ async fn store_and_answer(app: &App, scope: &TenantScope, found: Found<'_>) -> A
         search_id: found.search_id.clone(),
         traveler_id: found.traveler.id.to_string(),
         created_at: app.clock.now_rfc3339(),
-        offers: [found.offers, found.alternatives.unwrap_or_default()].concat(),
+        offers: found.offers.into_iter().chain(found.alternatives.unwrap_or_default()).map(|o| (o.id.clone(), o)).collect(),
     };
     let mut item = Item::new(
         scope.key(Collection::Search, &search.search_id),

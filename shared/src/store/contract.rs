@@ -2,7 +2,7 @@
 //! run it against the embedded store and against DynamoDB (moto on loopback).
 
 use super::keys::IndexCollection;
-use super::{Collection, Condition, CursorCodec, Item, SortRange, Store, StoreError, Table, Write};
+use super::{BodyPart, Collection, Condition, CursorCodec, Item, SortRange, Store, StoreError, Table, Write};
 use crate::ids::TenantId;
 use crate::tenancy::TenantScope;
 use serde_json::json;
@@ -31,6 +31,7 @@ pub async fn run_all(table: Arc<dyn Table>) -> Vec<(&'static str, Check)> {
     let store = Store::new(table);
     vec![
         ("put_then_get_round_trips", put_then_get_round_trips(&store).await),
+        ("parts_of_a_body_read_alone", parts_of_a_body_read_alone(&store).await),
         ("not_exists_condition_refuses_overwrite", not_exists_condition_refuses_overwrite(&store).await),
         ("stale_version_changes_nothing", stale_version_changes_nothing(&store).await),
         ("conditional_delete", conditional_delete(&store).await),
@@ -54,6 +55,28 @@ async fn put_then_get_round_trips(store: &Store) -> Check {
     let got = store.get(&key).await.map_err(err)?;
     ensure!(got.as_ref() == Some(&item), "read back {got:?}, wrote {item:?}");
     ensure!(store.get(&scope.key(Collection::Contract, "missing")).await.map_err(err)?.is_none(), "missing item found");
+    Ok(())
+}
+
+async fn parts_of_a_body_read_alone(store: &Store) -> Check {
+    let scope = fresh_scope();
+    let key = scope.key(Collection::Contract, "parts");
+    let offers: serde_json::Map<_, _> =
+        (0..5).map(|n| (format!("s_1-{n}"), json!({"n": n, "text": "x".repeat(200), "list": [n, "two"]}))).collect();
+    let mut item = Item::new(key.clone(), json!({"traveler_id": "u1", "offers": offers, "notes": "not asked for"}))
+        .with_index(scope.index_key(IndexCollection::Contract, "parts"));
+    item.expires_at = Some(4_102_444_800);
+    store.put(item.clone(), Condition::NotExists).await.map_err(err)?;
+
+    let got = store.get_parts(&key, &[BodyPart::Field("traveler_id"), BodyPart::Entry("offers", "s_1-3")]).await.map_err(err)?;
+    let expected = Item { body: json!({"traveler_id": "u1", "offers": {"s_1-3": offers["s_1-3"]}}), ..item.clone() };
+    ensure!(got.as_ref() == Some(&expected), "read {got:?}, expected {expected:?}");
+
+    let none = store.get_parts(&key, &[BodyPart::Field("absent"), BodyPart::Entry("offers", "s_1-9")]).await.map_err(err)?;
+    ensure!(none.as_ref().map(|i| &i.body) == Some(&json!({})), "parts the body lacks were not left out: {none:?}");
+    ensure!(none.map(|i| i.version) == Some(item.version), "the item's version must come with any part");
+    let missing = store.get_parts(&scope.key(Collection::Contract, "missing"), &[BodyPart::Field("traveler_id")]).await.map_err(err)?;
+    ensure!(missing.is_none(), "missing item found: {missing:?}");
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! A table that counts the requests it passes on, by DynamoDB operation name: how the
 //! benchmarks show how many table requests a search, a booking or an approval costs.
 
-use super::{Condition, Item, Key, QuerySpec, RawPage, StoreResult, Table, Write};
+use super::{BodyPart, Condition, Item, Key, QuerySpec, RawPage, StoreResult, Table, Write};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -33,6 +33,10 @@ impl Table for CountingTable {
     async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
         self.count("GetItem");
         self.inner.get(key).await
+    }
+    async fn get_parts(&self, key: &Key, parts: &[BodyPart<'_>]) -> StoreResult<Option<Item>> {
+        self.count("GetItem");
+        self.inner.get_parts(key, parts).await
     }
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
         self.count("PutItem");

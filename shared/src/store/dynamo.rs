@@ -2,7 +2,7 @@
 
 use super::embedded::last_key;
 use super::keys::INDEX_NAME;
-use super::{Condition, IndexKey, Item, Key, QuerySpec, RawPage, SortRange, StoreError, StoreResult, Table, Write};
+use super::{BodyPart, Condition, IndexKey, Item, Key, QuerySpec, RawPage, SortRange, StoreError, StoreResult, Table, Write};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
@@ -19,6 +19,23 @@ pub struct DynamoTable {
 impl DynamoTable {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self { client, table: table.into() }
+    }
+
+    /// A strongly consistent GetItem, whole or with a projection (expression and names).
+    async fn get_item(&self, key: &Key, projection: Option<(String, HashMap<String, String>)>) -> StoreResult<Option<Attrs>> {
+        let (expression, names) = projection.unzip();
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attrs(key)))
+            .consistent_read(true)
+            .set_projection_expression(expression)
+            .set_expression_attribute_names(names)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(out.item)
     }
 }
 
@@ -66,6 +83,32 @@ fn from_attrs(mut attrs: Attrs) -> StoreResult<Item> {
     let body = attrs.remove("body").ok_or_else(|| corrupt("body"))?;
     let body = serde_dynamo::from_attribute_value(body).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(Item { key: Key::from_stored(pk, sk), index, version, expires_at, body })
+}
+
+/// A ProjectionExpression for the item attributes `from_attrs` needs plus `parts` of the body,
+/// with every name behind a placeholder (no clash with DynamoDB's reserved words).
+fn projection(parts: &[BodyPart<'_>]) -> (String, HashMap<String, String>) {
+    const ITEM: [&str; 6] = ["pk", "sk", "gsi1pk", "gsi1sk", "version", "expires_at"];
+    let mut names: HashMap<String, String> = ITEM.iter().enumerate().map(|(i, a)| (format!("#a{i}"), a.to_string())).collect();
+    let mut paths: Vec<String> = names.keys().cloned().collect();
+    if !parts.is_empty() {
+        names.insert("#body".into(), "body".into()); // only when used: DynamoDB refuses unused names
+    }
+    for (i, part) in parts.iter().enumerate() {
+        let (name, entry) = match *part {
+            BodyPart::Field(name) => (name, None),
+            BodyPart::Entry(name, key) => (name, Some(key)),
+        };
+        names.insert(format!("#p{i}"), name.to_string());
+        match entry {
+            None => paths.push(format!("#body.#p{i}")),
+            Some(key) => {
+                names.insert(format!("#k{i}"), key.to_string());
+                paths.push(format!("#body.#p{i}.#k{i}"));
+            }
+        }
+    }
+    (paths.join(", "), names)
 }
 
 /// The condition expression and its values, or nothing for an unconditional write.
@@ -162,16 +205,18 @@ fn transact_item(table: &str, w: &Write) -> StoreResult<TransactWriteItem> {
 #[async_trait]
 impl Table for DynamoTable {
     async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key_attrs(key)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        out.item.map(from_attrs).transpose()
+        self.get_item(key, None).await?.map(from_attrs).transpose()
+    }
+
+    async fn get_parts(&self, key: &Key, parts: &[BodyPart<'_>]) -> StoreResult<Option<Item>> {
+        // A body none of whose parts exist is not returned at all: it is an empty body.
+        self.get_item(key, Some(projection(parts)))
+            .await?
+            .map(|mut attrs| {
+                attrs.entry("body".into()).or_insert_with(|| AttributeValue::M(HashMap::new()));
+                from_attrs(attrs)
+            })
+            .transpose()
     }
 
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {

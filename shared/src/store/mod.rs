@@ -65,8 +65,38 @@ impl Item {
     }
 
     pub fn decode<T: for<'de> Deserialize<'de>>(&self) -> StoreResult<T> {
-        serde_json::from_value(self.body.clone()).map_err(|e| StoreError::Corrupt(format!("{}: {e}", self.key)))
+        // From a reference: no copy of the body first.
+        T::deserialize(&self.body).map_err(|e| StoreError::Corrupt(format!("{}: {e}", self.key)))
     }
+
+    /// The item with only `parts` of its body; key, index, version and expiry stay whole.
+    pub fn project(self, parts: &[BodyPart<'_>]) -> Item {
+        let mut body = serde_json::Map::new();
+        for part in parts {
+            match *part {
+                BodyPart::Field(name) => {
+                    if let Some(v) = self.body.get(name) {
+                        body.insert(name.to_string(), v.clone());
+                    }
+                }
+                BodyPart::Entry(name, key) => {
+                    if let Some(v) = self.body.get(name).and_then(|map| map.get(key)) {
+                        body.insert(name.to_string(), serde_json::json!({ key: v }));
+                    }
+                }
+            }
+        }
+        Item { body: Value::Object(body), ..self }
+    }
+}
+
+/// A part of an item's body to read alone, as a DynamoDB projection does: a top-level field, or
+/// one entry of a top-level map, which comes back as a map of that one entry. A part the body
+/// does not have is left out. One part per field: DynamoDB refuses overlapping paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyPart<'a> {
+    Field(&'a str),
+    Entry(&'a str, &'a str),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,6 +160,12 @@ pub struct RawPage {
 #[async_trait]
 pub trait Table: Send + Sync {
     async fn get(&self, key: &Key) -> StoreResult<Option<Item>>;
+    /// The item with only `parts` of its body (see [`Item::project`]): one element of a large
+    /// item without reading, sending and parsing the rest. Adapters that hold the whole item
+    /// anyway may project after reading it.
+    async fn get_parts(&self, key: &Key, parts: &[BodyPart<'_>]) -> StoreResult<Option<Item>> {
+        Ok(self.get(key).await?.map(|item| item.project(parts)))
+    }
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()>;
     async fn delete(&self, key: &Key, condition: Condition) -> StoreResult<()>;
     async fn query(&self, spec: QuerySpec) -> StoreResult<RawPage>;
@@ -167,6 +203,11 @@ impl Store {
     /// sweep has not removed yet reads as absent.
     pub async fn get_live(&self, key: &Key, now: i64) -> StoreResult<Option<Item>> {
         Ok(self.table.get(key).await?.filter(|item| item.is_live(now)))
+    }
+
+    /// The item with only `parts` of its body (see [`Item::project`]).
+    pub async fn get_parts(&self, key: &Key, parts: &[BodyPart<'_>]) -> StoreResult<Option<Item>> {
+        self.table.get_parts(key, parts).await
     }
 
     pub async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
