@@ -255,6 +255,8 @@ async fn bad_booking_requests_get_problems_and_write_nothing() {
         (json!({"offer_id": format!("{search_id}-99")}), 422, "offer_id"),
         (json!({"offer_id": format!("{search_id}-x")}), 422, "offer_id"),
         (json!({"offer_id": format!("{search_id}-{}", u64::MAX)}), 422, "offer_id"),
+        (json!({"offer_id": format!("{}-1", "s".repeat(2000))}), 422, "offer_id"),
+        (json!({"offer_id": format!("{search_id}-1\n")}), 422, "offer_id"),
         (json!({"offer_id": 42}), 422, "body"),
         (json!({"offer_id": offers[0]["id"], "cost_center": "CC-999"}), 422, "cost_center"),
         (json!({"offer_id": offers[0]["id"], "traveler_id": "not-an-id"}), 422, "traveler_id"),

@@ -785,7 +785,7 @@ def measure(
             # emulator cost in wall time (10 ms clock ticks over the whole run).
             result["warm_cpu_ms"] = (cpu_after - cpu_before) * 1000 / len(lat)
         if unsettled:
-            result["error"] = f"{unsettled} AWS calls never answered by the proxy: their time counted as the function's"
+            add_error(result, f"{unsettled} AWS calls never answered by the proxy: their time counted as the function's")
         result["statuses"] = dict(statuses)
         if lat:
             result["warm_p50_ms"] = percentile(lat, 50)
@@ -805,14 +805,14 @@ def measure(
         result["rss_by_mapping_kb"] = rss_by_mapping(proc.pid)
         result["aws_calls_init"] = len(init_calls)
         if api.unknown_posts:
-            result["error"] = f"answers to unknown request ids: {api.unknown_posts[:3]}"
+            add_error(result, f"answers to unknown request ids: {api.unknown_posts[:3]}")
         # One cold start is one sample of a few milliseconds, and bare's own init drifts by half
         # over a long run on a shared machine: start the binary again (no event, so the world is
         # untouched), alternately with bare, and report both medians.
         result["first_init_ms"] = result["init_ms"]
         inits, bare_inits = paired_inits(binary, env, yardstick)
         if len(inits) < INIT_REPEATS:
-            result["error"] = f"{INIT_REPEATS - len(inits)} of {INIT_REPEATS} repeated cold starts never called next"
+            add_error(result, f"{INIT_REPEATS - len(inits)} of {INIT_REPEATS} repeated cold starts never called next")
         result["init_ms_samples"] = inits
         if inits:
             result["init_ms"] = statistics.median(inits)
@@ -832,6 +832,11 @@ def measure(
 
 
 INIT_REPEATS = 11
+
+
+def add_error(result: dict, message: str) -> None:
+    """Another reason the function's figures are not to be trusted, after any already noted."""
+    result["error"] = f"{result['error']}; {message}" if result.get("error") else message
 
 
 def repeat_inits(binary: Path, env: dict, n: int) -> list[float]:

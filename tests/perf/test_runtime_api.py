@@ -452,6 +452,14 @@ class InitRatioTest(unittest.TestCase):
         self.assertGreater(harness.cpu_seconds(os.getpid()) - before, 0.08)
         self.assertIsNone(harness.cpu_seconds(2**22 + 12345), "no such process")
 
+    def test_errors_accumulate(self):
+        import harness
+
+        result = {}
+        harness.add_error(result, "first")
+        harness.add_error(result, "second")
+        self.assertEqual(result["error"], "first; second")
+
     def test_starts_alternate_with_bare(self):
         import harness
 

@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 const MAX_KEY_LEN: usize = 100;
+const MAX_OFFER_ID_LEN: usize = 64;
 
 /// What a booking reads of a [`StoredSearch`](super::travel::StoredSearch): its traveler and the
 /// one offer booked (absent when the search has no such offer).
@@ -138,7 +139,10 @@ pub async fn create(app: &App, call: &Call) -> ApiResult<Reply> {
 
     // The offer comes from the stored search, never from the client: only that offer is read.
     let unknown = || ApiError::validation("offer_id", "is not an offer of a recent search");
-    let (search_id, _) = body.offer_id.rsplit_once('-').ok_or_else(unknown)?;
+    // Ours look like `s_<id>-<n>`; anything else never reaches the table (key and name limits).
+    let well_formed =
+        body.offer_id.len() <= MAX_OFFER_ID_LEN && body.offer_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let (search_id, _) = body.offer_id.rsplit_once('-').filter(|_| well_formed).ok_or_else(unknown)?;
     let parts = [BodyPart::Field("traveler_id"), BodyPart::Entry("offers", &body.offer_id)];
     let item = app.store.get_parts(&scope.key(Collection::Search, search_id), &parts).await?.ok_or_else(unknown)?;
     if !item.is_live(now) {

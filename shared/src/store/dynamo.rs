@@ -89,8 +89,8 @@ fn from_attrs(mut attrs: Attrs) -> StoreResult<Item> {
 /// with every name behind a placeholder (no clash with DynamoDB's reserved words).
 fn projection(parts: &[BodyPart<'_>]) -> (String, HashMap<String, String>) {
     const ITEM: [&str; 6] = ["pk", "sk", "gsi1pk", "gsi1sk", "version", "expires_at"];
-    let mut names: HashMap<String, String> = ITEM.iter().enumerate().map(|(i, a)| (format!("#a{i}"), a.to_string())).collect();
-    let mut paths: Vec<String> = names.keys().cloned().collect();
+    let mut paths: Vec<String> = (0..ITEM.len()).map(|i| format!("#a{i}")).collect();
+    let mut names: HashMap<String, String> = paths.iter().cloned().zip(ITEM.iter().map(|a| a.to_string())).collect();
     if !parts.is_empty() {
         names.insert("#body".into(), "body".into()); // only when used: DynamoDB refuses unused names
     }

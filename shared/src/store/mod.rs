@@ -160,7 +160,7 @@ pub struct RawPage {
 #[async_trait]
 pub trait Table: Send + Sync {
     async fn get(&self, key: &Key) -> StoreResult<Option<Item>>;
-    /// The item with only `parts` of its body (see [`Item::project`]): one element of a large
+    /// The item with only `parts` of its body (see [`Item::project`]): one entry of a large
     /// item without reading, sending and parsing the rest. Adapters that hold the whole item
     /// anyway may project after reading it.
     async fn get_parts(&self, key: &Key, parts: &[BodyPart<'_>]) -> StoreResult<Option<Item>> {
