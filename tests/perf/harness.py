@@ -28,6 +28,7 @@ import json
 import re
 import os
 import shutil
+import shlex
 import signal
 import socket
 import statistics
@@ -696,6 +697,7 @@ def measure(
     moto: "Moto | None" = None,
     extra_env: dict[str, str] | None = None,
     yardstick: tuple[Path, dict] | None = None,
+    launch_prefix: list[str] | None = None,
 ) -> dict:
     result: dict = {"function": name, "binary": str(binary.relative_to(ROOT) if binary.is_relative_to(ROOT) else binary)}
 
@@ -720,7 +722,8 @@ def measure(
     first = api.submit(first_event)  # queued before start, as for a cold invoke
     with open(stderr_path, "wb") as errf:
         t0 = time.perf_counter()
-        proc = subprocess.Popen([str(binary)], env=env, stdout=errf, stderr=subprocess.STDOUT, cwd=binary.parent)
+        # Under a profiler (--launch-prefix) only this run, the one whose warm calls are counted.
+        proc = subprocess.Popen([*(launch_prefix or []), str(binary)], env=env, stdout=errf, stderr=subprocess.STDOUT, cwd=binary.parent)
     try:
         deadline = t0 + 30
         while not api.wait_first_next(0.05):
@@ -921,7 +924,8 @@ def markdown(results: list[dict], meta: dict) -> str:
         f"Memory size {MEMORY_MB} MB in the environment; AWS answered by moto through a recording proxy on loopback. "
         f"Init: median of {INIT_REPEATS} cold starts, each right after one of bare's; its ratio is to the median of those"
         f"{'' if meta.get('paired', True) else ' (no bare binary here: not paired, ratios to bare missing)'}.",
-        "",
+        *([f"**Measured under `{meta['launch_prefix']}`**: a profiling run; every figure but the cold starts includes the tool's cost.", ""]
+          if meta.get("launch_prefix") else [""]),
         "| function | " + " | ".join(label for _, label, _ in FIGURES) + " | statuses |",
         "|---" * (len(FIGURES) + 2) + "|",
     ]
@@ -959,7 +963,15 @@ def markdown(results: list[dict], meta: dict) -> str:
 
 
 def seed_and_measure(
-    name: str, binary: Path, moto: Moto, proxy: AwsProxy, bins: Path, warm: int, logdir: Path, yardstick: tuple[Path, dict] | None
+    name: str,
+    binary: Path,
+    moto: Moto,
+    proxy: AwsProxy,
+    bins: Path,
+    warm: int,
+    logdir: Path,
+    yardstick: tuple[Path, dict] | None,
+    launch_prefix: list[str] | None = None,
 ) -> dict:
     seed_log_path = logdir / f"{name}.seed.log"
     with open(seed_log_path, "wb") as seed_log:
@@ -976,7 +988,7 @@ def seed_and_measure(
         seeded = time.perf_counter() - t
         log(f"{name}: seeded in {seeded:.2f} s; measuring ({warm} warm invocations)")
         try:
-            r = measure(name, binary, world, proxy, warm, logdir, moto, yardstick=yardstick)
+            r = measure(name, binary, world, proxy, warm, logdir, moto, yardstick=yardstick, launch_prefix=launch_prefix)
         finally:
             world.close()
         r["seed_seconds"] = round(seeded, 3)
@@ -995,7 +1007,14 @@ def main(argv=None) -> int:
     ap.add_argument("--no-build", action="store_true", help="use the binaries already in target/<profile>/")
     ap.add_argument("--bin-dir", help="use the binaries in this directory (functions, bare, platform-admin); implies --no-build")
     ap.add_argument("--require-2xx", action="store_true", help="fail unless every answer of every function is 2xx")
+    ap.add_argument(
+        "--launch-prefix",
+        default="",
+        help="start each measured run under this command, a profiler such as "
+        "'valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.%%p' (its timings then include the tool's)",
+    )
     args = ap.parse_args(argv)
+    launch_prefix = shlex.split(args.launch_prefix)
     warm = args.warm or (50 if args.quick else 1000)
     functions = select_functions(args.functions, all_functions(ROOT))
     out = Path(args.out)
@@ -1028,12 +1047,13 @@ def main(argv=None) -> int:
             moto.reset()
             if name == BARE:
                 log(f"{name}: measuring ({warm} warm invocations)")
-                r = measure(name, binary, None, proxy, warm, logdir, moto, yardstick=yardstick)
+                r = measure(name, binary, None, proxy, warm, logdir, moto, yardstick=yardstick, launch_prefix=launch_prefix)
             elif name == BARE_SDK:
                 log(f"{name}: measuring ({warm} warm invocations)")
-                r = measure(name, binary, None, proxy, warm, logdir, moto, {"TABLE_NAME": sdk_yardstick_table(moto.url)}, yardstick)
+                yardstick_env = {"TABLE_NAME": sdk_yardstick_table(moto.url)}
+                r = measure(name, binary, None, proxy, warm, logdir, moto, yardstick_env, yardstick, launch_prefix)
             else:
-                r = seed_and_measure(name, binary, moto, proxy, bins, warm, logdir, yardstick)
+                r = seed_and_measure(name, binary, moto, proxy, bins, warm, logdir, yardstick, launch_prefix)
             results.append(r)
             log(
                 f"{name}: init {r.get('init_ms', float('nan')):.2f} ms, first {r.get('first_response_ms', float('nan')):.2f} ms, "
@@ -1054,6 +1074,7 @@ def main(argv=None) -> int:
         "cpus": os.cpu_count(),
         "memory_mb": MEMORY_MB,
         "paired": yardstick is not None,
+        "launch_prefix": args.launch_prefix or None,
     }
     md = markdown(results, meta)
     (out / "perf.md").write_text(md)

@@ -20,6 +20,7 @@ import socket
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -413,6 +414,9 @@ class ScenarioTest(unittest.TestCase):
         self.assertEqual([s for s in ("200", "204", "answered", "allow", "deny", "409", "error:x") if scenarios.is_success(s)], ["200", "204", "answered", "allow"])
 
 
+BARE_BUILD = "cargo build --profile perf-quick -p bare-lambda --bin bare"
+
+
 def find_binary(variable: str, name: str) -> Path | None:
     """The binary named in $variable (it must then exist), else target/{perf-quick,release,debug}/name."""
     named = os.environ.get(variable)
@@ -423,6 +427,17 @@ def find_binary(variable: str, name: str) -> Path | None:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
     return None
+
+
+def require_binary(test: unittest.TestCase, variable: str, name: str, build: str) -> Path:
+    """find_binary's answer, or the test skips; under CI, or when $variable names a binary
+    that is not there, it fails instead, so that a missing build cannot pass as a skip."""
+    binary = find_binary(variable, name)
+    if binary is None:
+        if os.environ.get(variable) or os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            test.fail(f"no {name} binary (build it: {build})")
+        test.skipTest(f"no {name} binary built")
+    return binary
 
 
 class InitRatioTest(unittest.TestCase):
@@ -472,6 +487,45 @@ class InitRatioTest(unittest.TestCase):
         self.assertEqual((len(inits), len(bare)), (harness.INIT_REPEATS, harness.INIT_REPEATS))
 
 
+class LaunchPrefixTest(unittest.TestCase):
+    """--launch-prefix puts the measured run under a profiler; the figures still come out."""
+
+    def test_the_measured_run_starts_under_the_prefix(self):
+        import harness
+
+        binary = require_binary(self, "PERF_BARE_BIN", "bare", BARE_BUILD)
+        with tempfile.TemporaryDirectory() as d:
+            marker = Path(d) / "prefix-ran"
+            # A stand-in profiler: notes its argument, then runs the command after it.
+            prefix = ["sh", "-c", f'echo "$1" > "{marker}"; shift; exec "$@"', "sh", "under-test"]
+            proxy = AwsProxy("http://127.0.0.1:9").start()  # bare calls no AWS service
+            self.addCleanup(proxy.stop)
+            result = harness.measure(harness.BARE, binary, None, proxy, 3, Path(d), launch_prefix=prefix)
+            self.assertNotIn("error", result)
+            self.assertEqual(result["statuses"], {"200": 4})
+            self.assertEqual(marker.read_text().strip(), "under-test")
+            self.assertGreater(result["peak_rss_kb"], 0)
+
+
+class CallgrindOrderTest(unittest.TestCase):
+    def test_functions_come_once_in_the_order_first_reached_callees_included(self):
+        import callgrind_order
+
+        out = [
+            "ob=(1) /tmp/me\n",
+            "fn=(1) main\n",
+            "cfn=(2) _ZN6shared6lambda5start17h0E\n",
+            "calls=1 0\n",
+            "fn=(2)\n",
+            "cfn=(3) 0x000000000001ab70\n",
+            "cfn=(4) _ZN6shared4http3run17h1E\n",
+            "fn=(1)\n",
+            "cfn=(2)\n",
+            "fn=(5) _ZN6shared6lambda5start17h0E\n",
+        ]
+        self.assertEqual(callgrind_order.executed_in_order(out), ["main", "_ZN6shared6lambda5start17h0E", "_ZN6shared4http3run17h1E"])
+
+
 class CoveredTimeTest(unittest.TestCase):
     def test_overlapping_calls_count_once(self):
         self.assertAlmostEqual(scenarios.covered_seconds([]), 0.0)
@@ -484,11 +538,7 @@ class PlatformInitErrorTest(unittest.TestCase):
     """A platform function that cannot start reports why on /init/error, then exits."""
 
     def test_a_function_without_its_configuration_reports_an_init_error(self):
-        binary = find_binary("PERF_FUNCTION_BIN", "health")
-        if binary is None:
-            if os.environ.get("PERF_FUNCTION_BIN") or os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-                self.fail("no function binary (build it: cargo build --profile perf-quick -p functions --bin health)")
-            self.skipTest("no function binary built")
+        binary = require_binary(self, "PERF_FUNCTION_BIN", "health", "cargo build --profile perf-quick -p functions --bin health")
         api = RuntimeApi(function_name="health", timeout_seconds=10).start()
         self.addCleanup(api.stop)
         env = {"PATH": os.environ.get("PATH", ""), "AWS_LAMBDA_RUNTIME_API": api.address, "AWS_LAMBDA_FUNCTION_NAME": "health"}
@@ -506,11 +556,7 @@ class RealBinaryTest(unittest.TestCase):
     """The bare lambda_http function (lambda_runtime 1.5) against the emulator."""
 
     def setUp(self):
-        self.binary = find_binary("PERF_BARE_BIN", "bare")
-        if self.binary is None:
-            if os.environ.get("PERF_BARE_BIN") or os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-                self.fail("no bare binary (build it: cargo build --profile perf-quick -p bare-lambda --bin bare)")
-            self.skipTest("no bare binary built")
+        self.binary = require_binary(self, "PERF_BARE_BIN", "bare", BARE_BUILD)
         self.api = RuntimeApi(function_name="bare", timeout_seconds=10).start()
         self.addCleanup(self.api.stop)
         env = {
