@@ -14,7 +14,7 @@ pub async fn decide(app: &App, event: &Value) -> Result<Value, &'static str> {
         .ok_or("Unauthorized")?;
     let method_arn = event.get("methodArn").and_then(Value::as_str).ok_or("Unauthorized")?;
     let verifier = app.verifier().await.map_err(|_| "Unauthorized")?;
-    let claims = verifier.verify(token).map_err(|_| "Unauthorized")?;
+    let claims = verifier.verify(token, app.clock.now()).map_err(|_| "Unauthorized")?;
     // arn:aws:execute-api:region:account:api-id/stage/METHOD/path -> allow the whole stage,
     // because the per-route permission is decided in the function.
     let mut parts = method_arn.splitn(3, '/');

@@ -343,7 +343,7 @@ pub async fn authenticate(app: &App, req: &ApiRequest) -> ApiResult<AuthContext>
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(ApiError::Unauthenticated)?;
-    let claims = app.verifier().await?.verify(token).map_err(|e| {
+    let claims = app.verifier().await?.verify(token, app.clock.now()).map_err(|e| {
         if e == TokenError::BadKeyMaterial {
             ApiError::Unavailable(e.to_string())
         } else {

@@ -52,6 +52,46 @@ async fn bad_tokens_are_refused() {
     }
 }
 
+/// A token is good for its 15 minutes by the app's clock, the one that stamped it, in the
+/// pipeline and in the gateway's authorizer alike, whatever the system's clock says.
+#[tokio::test]
+async fn an_access_token_expires_by_the_clock_that_issued_it() {
+    use integration_tests::{another_container, call, embedded_app, repo_root, sign_in};
+    use shared::auth::token::ACCESS_TOKEN_SECONDS;
+    use shared::clock::{Clock, ManualClock, SystemClock};
+    use shared::routes::RouteId;
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Arc::new(shared::crypto::keyservice::LocalKeyRing::open_or_create(&dir.path().join("master.key")).unwrap());
+    let (seeded, creds) = embedded_app(dir.path(), keys.clone(), Arc::new(shared::alerts::LocalAlertSink::log_only())).await;
+    let clock = Arc::new(ManualClock::new(SystemClock.now()));
+    let mut app = another_container(&seeded, keys);
+    app.clock = clock.clone();
+    let traveler = creds.users.iter().find(|u| u.email == "traveler@alpine.demo").unwrap();
+    let authorizer_event = |token: &str| -> Value {
+        let text = std::fs::read_to_string(repo_root().join("events/authorizer.json")).unwrap().replace("{{token}}", token);
+        serde_json::from_str(&text).unwrap()
+    };
+
+    let token = sign_in(&app, traveler).await;
+    let (status, me) = call(&app, RouteId::Me, None, Some(&token), None).await;
+    assert_eq!((status, &me["email"]), (200, &json!(traveler.email)), "{me}");
+    assert!(shared::authorizer::decide(&app, &authorizer_event(&token)).await.is_ok());
+
+    // Past the 30 s leeway by the app's clock; by the system's, the token is seconds old.
+    clock.advance(ACCESS_TOKEN_SECONDS + 31);
+    let (status, problem) = call(&app, RouteId::Me, None, Some(&token), None).await;
+    assert_eq!((status, &problem["status"]), (401, &json!(401)), "{problem}");
+    assert_eq!(shared::authorizer::decide(&app, &authorizer_event(&token)).await, Err("Unauthorized"));
+
+    // An hour behind the system: by the system's time a token issued now is long expired.
+    clock.advance(-(ACCESS_TOKEN_SECONDS + 31) - 3600);
+    let behind = sign_in(&app, traveler).await;
+    assert_eq!(call(&app, RouteId::Me, None, Some(&behind), None).await.0, 200);
+    assert!(shared::authorizer::decide(&app, &authorizer_event(&behind)).await.is_ok());
+}
+
 #[tokio::test]
 async fn sign_in_answers_alike_for_unknown_emails_and_wrong_passwords_then_locks() {
     let api = TestApi::start().await;

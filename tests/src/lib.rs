@@ -206,11 +206,12 @@ pub async fn call_with_headers(
     (resp.status, serde_json::from_slice(&resp.body).unwrap_or(Value::Null))
 }
 
-/// Signs a demo user in through the pipeline (TOTP code included where it has one).
+/// Signs a demo user in through the pipeline (TOTP code included where it has one, for the
+/// app's clock, which may be a test's).
 pub async fn sign_in(app: &shared::app::App, user: &shared::seed::DemoUser) -> String {
     let mut body = serde_json::json!({"email": user.email, "password": user.password});
     if let Some(secret) = &user.totp_secret {
-        body["totp"] = Value::String(current_totp(secret));
+        body["totp"] = Value::String(shared::auth::totp::code_at(secret, app.clock.now()).expect("valid secret"));
     }
     let (status, answer) = call(app, shared::routes::RouteId::Login, None, None, Some(body)).await;
     assert_eq!(status, 200, "sign-in of {}: {answer}", user.email);

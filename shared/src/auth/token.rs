@@ -3,8 +3,9 @@
 //! (current and previous, so keys rotate without downtime).
 //!
 //! Verification pins the algorithm to EdDSA (no `none`, no HMAC with a public key), requires
-//! `exp`, `nbf`, `iss`, `aud` and `sub`, checks `nbf`, and never follows `jku`, `x5u` or `jwk`
-//! headers: keys come only from the configured JWKS.
+//! `exp`, `nbf`, `iss`, `aud` and `sub`, checks `exp` and `nbf` against the time the caller
+//! gives (the app's clock, which also stamps tokens when they are issued), and never follows
+//! `jku`, `x5u` or `jwk` headers: keys come only from the configured JWKS.
 
 use crate::ids::random_token;
 use crate::rbac::Role;
@@ -18,7 +19,7 @@ use thiserror::Error;
 /// Access tokens live 15 minutes.
 pub const ACCESS_TOKEN_SECONDS: i64 = 15 * 60;
 /// Clock skew tolerated on `exp` and `nbf`.
-const LEEWAY_SECONDS: u64 = 30;
+const LEEWAY_SECONDS: i64 = 30;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -174,16 +175,17 @@ impl TokenVerifier {
         }
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.algorithms = vec![Algorithm::EdDSA];
-        validation.leeway = LEEWAY_SECONDS;
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
+        // The library would read the system clock; `verify` checks both against the app's.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         Ok(Self { keys, validation })
     }
 
-    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+    /// The token's claims if it is ours and valid at `now` (unix seconds, the app's clock).
+    pub fn verify(&self, token: &str, now: i64) -> Result<Claims, TokenError> {
         if token.len() > 8192 {
             return Err(TokenError::Malformed);
         }
@@ -193,18 +195,23 @@ impl TokenVerifier {
         }
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
         let key = self.keys.get(&kid).ok_or(TokenError::UnknownKey)?;
-        jsonwebtoken::decode::<Claims>(token, key, &self.validation).map(|d| d.claims).map_err(|e| {
+        let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation).map(|d| d.claims).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind as K;
             match e.kind() {
-                K::ExpiredSignature => TokenError::Expired,
-                K::ImmatureSignature => TokenError::NotYetValid,
                 K::InvalidIssuer => TokenError::WrongIssuer,
                 K::InvalidAudience => TokenError::WrongAudience,
                 K::InvalidSignature => TokenError::BadSignature,
                 K::InvalidAlgorithm => TokenError::AlgorithmNotAllowed,
                 _ => TokenError::Malformed,
             }
-        })
+        })?;
+        if claims.exp < now - LEEWAY_SECONDS {
+            return Err(TokenError::Expired);
+        }
+        if claims.nbf > now + LEEWAY_SECONDS {
+            return Err(TokenError::NotYetValid);
+        }
+        Ok(claims)
     }
 }
 
@@ -249,9 +256,23 @@ mod tests {
     fn a_fresh_token_verifies() {
         let (signer, verifier, _) = setup();
         let t = signer.issue("u_aaaaaaaaaaaaaaaa", Some("t_aaaaaaaaaaaaaaaa"), &[Role::Traveler], &["pwd"], now());
-        let c = verifier.verify(&t).unwrap();
+        let c = verifier.verify(&t, now()).unwrap();
         assert_eq!(c.roles, vec![Role::Traveler]);
         assert_eq!(c.exp - c.iat, ACCESS_TOKEN_SECONDS);
+    }
+
+    #[test]
+    fn times_are_checked_against_the_clock_given_not_the_systems() {
+        let (signer, verifier, _) = setup();
+        let then = 1_000_000_000; // 2001: long expired by the system clock
+        let token = signer.issue("u_aaaaaaaaaaaaaaaa", Some("t_aaaaaaaaaaaaaaaa"), &[Role::Traveler], &["pwd"], then);
+        assert!(verifier.verify(&token, then).is_ok());
+        let last_good = then + ACCESS_TOKEN_SECONDS + LEEWAY_SECONDS;
+        assert!(verifier.verify(&token, last_good).is_ok(), "expiry tolerates the leeway");
+        assert_eq!(verifier.verify(&token, last_good + 1), Err(TokenError::Expired));
+        assert!(verifier.verify(&token, then - LEEWAY_SECONDS).is_ok(), "so does not-before");
+        assert_eq!(verifier.verify(&token, then - LEEWAY_SECONDS - 1), Err(TokenError::NotYetValid));
+        assert_eq!(verifier.verify(&token, now()), Err(TokenError::Expired));
     }
 
     #[test]
@@ -260,34 +281,34 @@ mod tests {
         let n = now();
         let mut expired = claims(n - 3600);
         expired.exp = n - 120;
-        assert_eq!(verifier.verify(&signer.sign(&expired)), Err(TokenError::Expired));
+        assert_eq!(verifier.verify(&signer.sign(&expired), n), Err(TokenError::Expired));
         let mut future = claims(n);
         future.nbf = n + 600;
-        assert_eq!(verifier.verify(&signer.sign(&future)), Err(TokenError::NotYetValid));
+        assert_eq!(verifier.verify(&signer.sign(&future), n), Err(TokenError::NotYetValid));
         let mut aud = claims(n);
         aud.aud = "other-api".into();
-        assert_eq!(verifier.verify(&signer.sign(&aud)), Err(TokenError::WrongAudience));
+        assert_eq!(verifier.verify(&signer.sign(&aud), n), Err(TokenError::WrongAudience));
         let mut iss = claims(n);
         iss.iss = "https://evil.test".into();
-        assert_eq!(verifier.verify(&signer.sign(&iss)), Err(TokenError::WrongIssuer));
+        assert_eq!(verifier.verify(&signer.sign(&iss), n), Err(TokenError::WrongIssuer));
 
         // Another key with an unknown kid.
         let (other_secret, _) = generate_key_pair();
         let other = TokenSigner::from_secret(&serde_json::to_string(&other_secret).unwrap(), ISS, AUD).unwrap();
-        assert_eq!(verifier.verify(&other.sign(&claims(n))), Err(TokenError::UnknownKey));
+        assert_eq!(verifier.verify(&other.sign(&claims(n)), n), Err(TokenError::UnknownKey));
 
         // alg: none, with and without a signature.
         let payload = b64(&serde_json::to_value(claims(n)).unwrap());
         let none = format!("{}.{payload}.", b64(&serde_json::json!({"alg": "none", "kid": jwk.kid})));
-        assert!(verifier.verify(&none).is_err());
+        assert!(verifier.verify(&none, n).is_err());
 
         // HS256 keyed with the public key (key confusion).
         let hs_header = jsonwebtoken::Header { alg: Algorithm::HS256, kid: Some(jwk.kid.clone()), ..Default::default() };
         let public = BASE64URL_NOPAD.decode(jwk.x.as_bytes()).unwrap();
         let hs = jsonwebtoken::encode(&hs_header, &claims(n), &EncodingKey::from_secret(&public)).unwrap();
-        assert_eq!(verifier.verify(&hs), Err(TokenError::AlgorithmNotAllowed));
+        assert_eq!(verifier.verify(&hs, n), Err(TokenError::AlgorithmNotAllowed));
         let hs_x = jsonwebtoken::encode(&hs_header, &claims(n), &EncodingKey::from_secret(jwk.x.as_bytes())).unwrap();
-        assert_eq!(verifier.verify(&hs_x), Err(TokenError::AlgorithmNotAllowed));
+        assert_eq!(verifier.verify(&hs_x, n), Err(TokenError::AlgorithmNotAllowed));
 
         // Tampered payload: roles raised after signing.
         let good = signer.sign(&claims(n));
@@ -295,7 +316,7 @@ mod tests {
         let mut raised = claims(n);
         raised.roles = vec![Role::RootAdmin];
         let tampered = format!("{}.{}.{}", parts[0], b64(&serde_json::to_value(raised).unwrap()), parts[2]);
-        assert_eq!(verifier.verify(&tampered), Err(TokenError::BadSignature));
+        assert_eq!(verifier.verify(&tampered, n), Err(TokenError::BadSignature));
 
         // A jku header pointing elsewhere is ignored: the kid still must be ours.
         let jku = format!(
@@ -304,10 +325,10 @@ mod tests {
             parts[1],
             parts[2]
         );
-        assert_eq!(verifier.verify(&jku), Err(TokenError::UnknownKey));
+        assert_eq!(verifier.verify(&jku, n), Err(TokenError::UnknownKey));
 
-        assert_eq!(verifier.verify("not.a.token"), Err(TokenError::Malformed));
-        assert_eq!(verifier.verify(""), Err(TokenError::Malformed));
+        assert_eq!(verifier.verify("not.a.token", n), Err(TokenError::Malformed));
+        assert_eq!(verifier.verify("", n), Err(TokenError::Malformed));
     }
 
     #[test]
@@ -330,7 +351,7 @@ mod tests {
         let verifier = TokenVerifier::from_jwks(&jwks, ISS, AUD).unwrap();
         for s in [old_secret, new_secret] {
             let signer = TokenSigner::from_secret(&serde_json::to_string(&s).unwrap(), ISS, AUD).unwrap();
-            assert!(verifier.verify(&signer.sign(&claims(now()))).is_ok());
+            assert!(verifier.verify(&signer.sign(&claims(now())), now()).is_ok());
         }
     }
 }
