@@ -93,12 +93,75 @@ async fn with_policy(api: &TestApi) -> String {
     admin
 }
 
+/// An economy-only policy, the traveler's token and a LHR-JFK search (business is out of policy).
+async fn economy_policy_and_a_transatlantic_search(api: &TestApi) -> (String, String, Vec<Value>) {
+    let admin = with_policy(api).await;
+    let token = api.token("traveler@alpine.demo").await;
+    let offers = search(api, &token, "LHR", "JFK").await;
+    (admin, token, offers)
+}
+
+/// The approval queue lists exactly the bookings waiting for approval, in full pages however
+/// many confirmed bookings the company has, each as GET /v1/bookings/{id} shows it; approving,
+/// rejecting or cancelling takes a booking off it.
+#[tokio::test]
+async fn the_approval_queue_holds_exactly_the_waiting_bookings_in_full_pages() {
+    let api = TestApi::start().await;
+    let (admin, token, offers) = economy_policy_and_a_transatlantic_search(&api).await;
+    let business = offers.iter().find(|o| o["cabin"] == "business").unwrap();
+    let economy = offers.iter().find(|o| o["cabin"] == "economy").unwrap();
+    let mut waiting = std::collections::BTreeSet::new();
+    for i in 0..12 {
+        // Three waiting among twelve: a page of the bookings filtered afterwards would be short.
+        let offer = if i % 4 == 1 { business } else { economy };
+        let (status, b) = book(&api, &token, &format!("queue-{i}"), &json!({"offer_id": offer["id"]})).await;
+        assert_eq!(status, 201, "{b}");
+        if b["status"] == "pending_approval" {
+            waiting.insert(b["id"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(waiting.len(), 3);
+
+    let queue = |cursor: Option<String>| {
+        let api = &api;
+        let admin = admin.clone();
+        async move {
+            let path = match cursor {
+                Some(c) => format!("/v1/approvals?limit=2&cursor={c}"),
+                None => "/v1/approvals?limit=2".to_string(),
+            };
+            let (status, _, page) = api.call("GET", &path, Some(&admin), None).await;
+            assert_eq!(status, 200, "{page}");
+            page
+        }
+    };
+    let first = queue(None).await;
+    let second = queue(Some(first["next_cursor"].as_str().expect("a second page").to_string())).await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 2, "a full first page: {first}");
+    let listed: Vec<Value> = first["items"].as_array().unwrap().iter().chain(second["items"].as_array().unwrap()).cloned().collect();
+    let ids: std::collections::BTreeSet<String> = listed.iter().map(|b| b["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(ids, waiting);
+    for entry in &listed {
+        let (_, _, booking) = api.call("GET", &format!("/v1/bookings/{}", entry["id"].as_str().unwrap()), Some(&admin), None).await;
+        assert_eq!(entry, &booking, "the queue shows the booking as it is");
+    }
+
+    let mut ids = waiting.iter();
+    let (approved, rejected, cancelled) = (ids.next().unwrap(), ids.next().unwrap(), ids.next().unwrap());
+    assert_eq!(api.call("POST", &format!("/v1/bookings/{approved}/approve"), Some(&admin), None).await.0, 200);
+    let after_one = queue(None).await;
+    assert_eq!(after_one["items"].as_array().unwrap().len(), 2);
+    assert!(after_one["items"].as_array().unwrap().iter().all(|b| b["id"] != json!(approved)));
+    assert_eq!(api.call("POST", &format!("/v1/bookings/{rejected}/reject"), Some(&admin), None).await.0, 200);
+    assert_eq!(api.call("POST", &format!("/v1/bookings/{cancelled}/cancel"), Some(&token), None).await.0, 200);
+    let empty = queue(None).await;
+    assert_eq!((empty["items"].clone(), empty["next_cursor"].clone()), (json!([]), Value::Null), "{empty}");
+}
+
 #[tokio::test]
 async fn out_of_policy_waits_for_a_company_admin_and_approve_races_cancel() {
     let api = TestApi::start().await;
-    let admin = with_policy(&api).await;
-    let token = api.token("traveler@alpine.demo").await;
-    let offers = search(&api, &token, "LHR", "JFK").await;
+    let (admin, token, offers) = economy_policy_and_a_transatlantic_search(&api).await;
     let business = offers.iter().find(|o| o["cabin"] == "business").unwrap();
     assert_eq!(business["policy"]["in_policy"], false);
     let (_, pending) = book(&api, &token, "b1", &json!({"offer_id": business["id"]})).await;

@@ -1,6 +1,7 @@
 //! Bookings: made from a stored offer (price, carbon and verdict come from it, never from the
 //! client), exactly once per Idempotency-Key, changed only by conditional writes on a version,
-//! and counted into per-tenant monthly aggregates in the same transaction.
+//! and counted into per-tenant monthly aggregates in the same transaction, which also keeps the
+//! tenant's approval queue in step.
 
 use crate::domain::reports::{Aggregates, Delta};
 use crate::error::{ApiError, ApiResult};
@@ -113,6 +114,26 @@ fn aggregate_write(scope: &TenantScope, agg: &Aggregates, version: Option<u64>) 
     Ok(Write::Put { item, condition })
 }
 
+/// A booking's place in its tenant's approval queue: oldest first.
+fn queue_key(scope: &TenantScope, booking: &Booking) -> crate::store::Key {
+    scope.key(Collection::Approval, &format!("{}#{}", booking.created_at, booking.id))
+}
+
+/// What the approval queue needs when a booking goes from `before` to `after`: a copy (at the
+/// booking's version) while it waits for approval, no entry once it does not.
+fn queue_write(scope: &TenantScope, before: Option<&Booking>, after: &Booking, version: u64) -> ApiResult<Option<Write>> {
+    let waiting = |b: &Booking| b.status == BookingStatus::PendingApproval;
+    Ok(if waiting(after) {
+        let mut item = Item::new(queue_key(scope, after), serde_json::to_value(after).map_err(|e| ApiError::Internal(e.to_string()))?);
+        item.version = version;
+        Some(Write::Put { item, condition: Condition::None })
+    } else if before.is_some_and(waiting) {
+        Some(Write::Delete { key: queue_key(scope, after), condition: Condition::None })
+    } else {
+        None
+    })
+}
+
 /// Why a transaction did not go through.
 pub enum CreateOutcome {
     Created,
@@ -138,6 +159,7 @@ pub async fn create(
             Write::Put { item: idem, condition: Condition::AbsentOrExpired(now) },
             Write::Put { item: booking.item(scope, 1)?, condition: Condition::NotExists },
         ];
+        writes.extend(queue_write(scope, None, booking, 1)?);
         let delta = booking.delta();
         if !delta.is_zero() {
             let (mut agg, version) = aggregates(store, scope, &booking.travel_month).await?;
@@ -164,6 +186,7 @@ pub async fn create(
 pub async fn transition(store: &Store, scope: &TenantScope, before: &Booking, after: &Booking, version: u64) -> ApiResult<u64> {
     for _ in 0..MAX_ATTEMPTS {
         let mut writes = vec![Write::Put { item: after.item(scope, version + 1)?, condition: Condition::Version(version) }];
+        writes.extend(queue_write(scope, Some(before), after, version + 1)?);
         let delta = after.delta().minus(&before.delta());
         if !delta.is_zero() {
             let (mut agg, agg_version) = aggregates(store, scope, &after.travel_month).await?;

@@ -293,14 +293,10 @@ pub async fn reject(app: &App, call: &Call) -> ApiResult<Reply> {
 pub async fn approvals(app: &App, call: &Call) -> ApiResult<Reply> {
     let scope = call.tenant_scope()?;
     let (limit, cursor) = call.page_params()?;
-    let page = app.store.page(app.cursor_codec().await?, scope.partition(Collection::Booking), SortRange::All, limit, cursor).await?;
-    let mut items = Vec::new();
-    for item in &page.items {
-        let b: Booking = item.decode()?;
-        if b.status == BookingStatus::PendingApproval {
-            items.push(view(&b, item.version, Grant::Tenant));
-        }
-    }
+    // The queue holds exactly the waiting bookings, so every page is full until the last.
+    let page = app.store.page(app.cursor_codec().await?, scope.partition(Collection::Approval), SortRange::All, limit, cursor).await?;
+    let items =
+        page.items.iter().map(|item| Ok(view(&item.decode::<Booking>()?, item.version, Grant::Tenant))).collect::<ApiResult<Vec<_>>>()?;
     Reply::ok(json!({"items": items, "next_cursor": page.next_cursor}))
 }
 

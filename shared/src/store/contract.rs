@@ -302,6 +302,16 @@ async fn transactions_are_all_or_nothing(store: &Store) -> Check {
     ensure!(store.get(&new_key).await.map_err(err)?.is_some(), "transaction lost a put");
     let now = store.get(&existing).await.map_err(err)?.ok_or("missing")?;
     ensure!(now.version == 2 && now.body == json!({"v": 2}), "transaction update: {now:?}");
+    // An unconditional delete of an item that is not there passes (the approval queue removes
+    // entries that older bookings never had) and still deletes what is there.
+    let never_written = scope.key(Collection::Contract, "never-written");
+    let deletes = vec![
+        Write::Delete { key: never_written.clone(), condition: Condition::None },
+        Write::Delete { key: new_key.clone(), condition: Condition::None },
+    ];
+    store.transact(deletes).await.map_err(err)?;
+    ensure!(store.get(&new_key).await.map_err(err)?.is_none(), "an unconditional delete in a transaction kept the item");
+    ensure!(store.get(&never_written).await.map_err(err)?.is_none(), "a delete wrote an item");
     Ok(())
 }
 

@@ -94,6 +94,9 @@ pub enum Collection {
     Idempotency,
     /// Monthly report aggregates, by `YYYY-MM`.
     Aggregate,
+    /// The approval queue: a copy of each booking waiting for approval, by creation time then
+    /// id, written and removed in the booking's own transactions.
+    Approval,
     /// Scratch data for the storage contract tests.
     Contract,
 }
@@ -112,6 +115,7 @@ impl Collection {
             Collection::Booking => "BOOKING",
             Collection::Idempotency => "IDEMPOTENCY",
             Collection::Aggregate => "AGG",
+            Collection::Approval => "APPROVAL",
             Collection::Contract => "CONTRACT",
         }
     }
