@@ -85,6 +85,9 @@ pub async fn prepare(opts: &Options) -> Result<(Arc<App>, Option<DemoCredentials
         }
         write_private(&creds_path, &serde_json::to_string_pretty(&creds).unwrap_or_default()).map_err(io)?;
         seeded = Some(creds);
+    } else {
+        // A data folder from before the approval queue: queue its waiting bookings (idempotent).
+        shared::domain::bookings::queue_waiting_everywhere(&app.store).await.map_err(|e| LocalError::Seed(e.to_string()))?;
     }
     Ok((app, seeded))
 }

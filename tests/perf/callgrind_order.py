@@ -33,9 +33,9 @@ def executed_in_order(lines) -> list[str]:
 
 
 def main(paths: list[str]) -> int:
-    if not paths:
+    if not paths or paths[0] in ("-h", "--help"):
         print(__doc__, file=sys.stderr)
-        return 2
+        return 0 if paths else 2
     names: dict[str, None] = {}
     for path in paths:
         with open(path, encoding="utf-8", errors="replace") as f:

@@ -447,14 +447,19 @@ class World:
             raise SeedError(f"a booking of {offer} is {b.get('status')}, not {status}")
         return b["id"]
 
+    def stored(self, pk: str, sk: str) -> dict:
+        """An item the platform wrote, as DynamoDB holds it."""
+        item = self.ddb.get_item(TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True).get("Item")
+        if item is None:
+            raise SeedError(f"no item {pk} {sk}")
+        return item
+
     def clone(self, pk: str, sk: str, new: str, old: str | None = None, status: str | None = None) -> str:
         """Copies an item the platform wrote, with every occurrence of `old` (default: its sort
         key, an id) in its keys and body replaced by `new`, straight to the table (no audit);
         `status` replaces the body's status. Returns `new`."""
         old = old or sk
-        item = self.ddb.get_item(TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": sk}}, ConsistentRead=True).get("Item")
-        if item is None:
-            raise SeedError(f"no item {pk} {sk} to copy")
+        item = self.stored(pk, sk)
 
         def swap(v):
             if isinstance(v, str):
@@ -534,7 +539,11 @@ class World:
         if what is None:
             return {}
         if what == "pending-booking":
-            return {"booking_id": self.clone(f"{self.tenant}#BOOKING", self.booking_pending, random_id("b"))}
+            new = self.clone(f"{self.tenant}#BOOKING", self.booking_pending, random_id("b"))
+            # Its entry in the approval queue (`<created_at>#<id>`), as bookings-create writes it.
+            created = self.stored(f"{self.tenant}#BOOKING", self.booking_pending)["body"]["M"]["created_at"]["S"]
+            self.clone(f"{self.tenant}#APPROVAL", f"{created}#{self.booking_pending}", new, old=self.booking_pending)
+            return {"booking_id": new}
         if what == "suspended-tenant":
             # A copy of the second demo company (its record, suspended, and its data keys).
             source = self.users.tenants[1]

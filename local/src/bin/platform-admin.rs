@@ -9,13 +9,15 @@
 //!   platform-admin seed-demo                 synthetic demo data (refused when APP_ENV=prod)
 //!   platform-admin verify-audit [--tenant T] verify a tenant's (or the platform's) audit chain
 //!   platform-admin reencrypt                 run pending re-encryptions now
+//!   platform-admin queue-approvals           put bookings waiting for approval from before the
+//!                                            approval queue into it (once, after upgrading)
 
 use shared::app::App;
 use shared::ids::TenantId;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-const USAGE: &str = "usage: platform-admin [--local DIR] <bootstrap-keys | rotate-signing-key | create-root-admin --email E --name N | seed-demo | verify-audit [--tenant T] | reencrypt>
+const USAGE: &str = "usage: platform-admin [--local DIR] <bootstrap-keys | rotate-signing-key | create-root-admin --email E --name N | seed-demo | verify-audit [--tenant T] | reencrypt | queue-approvals>
 AWS credentials and region come from the usual chain (environment, profile, SSO). AWS calls trust only
 the Amazon Trust Services roots; behind a TLS-inspecting proxy set AWS_TRUST_STORE=system.";
 
@@ -103,6 +105,10 @@ async fn run(app: &App, command: &str, args: &[String]) -> Result<serde_json::Va
         "reencrypt" => {
             let progress = shared::jobs::reencrypt::run_pending(app, u64::MAX).await.map_err(err)?;
             Ok(json!({"tenants": progress}))
+        }
+        "queue-approvals" => {
+            let done = shared::domain::bookings::queue_waiting_everywhere(&app.store).await.map_err(err)?;
+            Ok(json!({"tenants": done.into_iter().map(|(t, n)| json!({"tenant_id": t, "queued": n})).collect::<Vec<_>>()}))
         }
         other => Err(format!("unknown command {other}\n{USAGE}")),
     }

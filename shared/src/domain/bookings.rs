@@ -6,8 +6,9 @@
 use crate::domain::reports::{Aggregates, Delta};
 use crate::error::{ApiError, ApiResult};
 use crate::handlers::travel::StoredOffer;
+use crate::ids::TenantId;
 use crate::store::keys::IndexCollection;
-use crate::store::{Collection, Condition, Item, Store, StoreError, Write};
+use crate::store::{Collection, Condition, Item, QuerySpec, SortRange, Store, StoreError, Write};
 use crate::tenancy::TenantScope;
 use serde::{Deserialize, Serialize};
 
@@ -134,6 +135,45 @@ fn queue_write(scope: &TenantScope, before: Option<&Booking>, after: &Booking, v
     })
 }
 
+/// Puts a tenant's waiting bookings in its approval queue, for bookings made before the queue
+/// existed; idempotent. Each entry goes in with a check that its booking is still at the version
+/// read, so one approved or cancelled meanwhile is left to its own transaction. Returns how
+/// many entries were written.
+pub async fn queue_waiting(store: &Store, scope: &TenantScope) -> ApiResult<usize> {
+    let mut queued = 0;
+    let mut start_after = None;
+    loop {
+        let spec =
+            QuerySpec { partition: scope.partition(Collection::Booking), range: SortRange::All, limit: 100, forward: true, start_after };
+        let page = store.table().query(spec).await?;
+        for item in &page.items {
+            let booking: Booking = item.decode()?;
+            let Some(Write::Put { item: entry, .. }) = queue_write(scope, None, &booking, item.version)? else { continue };
+            let unchanged = Write::Check { key: item.key.clone(), condition: Condition::Version(item.version) };
+            // Already queued, or changed since read: either way nothing to do here.
+            match store.transact(vec![unchanged, Write::Put { item: entry, condition: Condition::NotExists }]).await {
+                Ok(()) => queued += 1,
+                Err(StoreError::ConditionFailed) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        start_after = page.last;
+        if start_after.is_none() {
+            return Ok(queued);
+        }
+    }
+}
+
+/// `queue_waiting` for every tenant: what an environment runs once after upgrading to the queue.
+pub async fn queue_waiting_everywhere(store: &Store) -> ApiResult<Vec<(TenantId, usize)>> {
+    let mut done = Vec::new();
+    for tenant in super::tenants::all_ids(store).await? {
+        let queued = queue_waiting(store, &TenantScope::trusted(tenant.clone())).await?;
+        done.push((tenant, queued));
+    }
+    Ok(done)
+}
+
 /// Why a transaction did not go through.
 pub enum CreateOutcome {
     Created,
@@ -206,4 +246,65 @@ pub async fn transition(store: &Store, scope: &TenantScope, before: &Booking, af
         }
     }
     Err(ApiError::Unavailable("too many concurrent changes; retry".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    async fn demo_app(dir: &std::path::Path) -> crate::app::App {
+        let secrets = crate::secrets::LocalSecrets::new(dir.join("secrets"));
+        crate::seed::write_local_keys(&secrets).unwrap();
+        let ports = crate::app::Ports {
+            store: Store::new(Arc::new(crate::store::embedded::EmbeddedTable::open(&dir.join("store.redb")).unwrap())),
+            secrets: Arc::new(secrets),
+            keys: Arc::new(crate::crypto::keyservice::LocalKeyRing::open_or_create(&dir.join("master.key")).unwrap()),
+            alerts: Arc::new(crate::alerts::LocalAlertSink::log_only()),
+            objects: Arc::new(crate::objects::FolderObjectStore::new(dir.join("objects"))),
+            clock: Arc::new(crate::clock::SystemClock),
+        };
+        let app = crate::app::App::new(crate::config::Config::local(vec![]), ports);
+        let creds = crate::seed::seed_demo(&app).await.unwrap();
+        crate::seed::seed_travel(&app, &creds).await.unwrap();
+        app
+    }
+
+    async fn queue(store: &Store, scope: &TenantScope) -> Vec<Item> {
+        let spec = QuerySpec {
+            partition: scope.partition(Collection::Approval),
+            range: SortRange::All,
+            limit: 1000,
+            forward: true,
+            start_after: None,
+        };
+        store.table().query(spec).await.unwrap().items
+    }
+
+    #[tokio::test]
+    async fn bookings_waiting_from_before_the_queue_are_queued_once_and_only_they() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = demo_app(dir.path()).await;
+        let mut before = std::collections::BTreeMap::new();
+        for tenant in crate::domain::tenants::all_ids(&app.store).await.unwrap() {
+            let scope = TenantScope::trusted(tenant.clone());
+            let entries = queue(&app.store, &scope).await;
+            // As a table from before the queue: no entries.
+            for entry in &entries {
+                app.store.table().delete(&entry.key, Condition::None).await.unwrap();
+            }
+            before.insert(tenant, entries);
+        }
+        assert!(before.values().map(Vec::len).sum::<usize>() > 0, "the demo has bookings waiting for approval");
+
+        let queued: std::collections::BTreeMap<_, _> = queue_waiting_everywhere(&app.store).await.unwrap().into_iter().collect();
+        for (tenant, entries) in &before {
+            assert_eq!(queued[tenant], entries.len(), "{tenant}");
+            let now = queue(&app.store, &TenantScope::trusted(tenant.clone())).await;
+            let same = |items: &[Item]| items.iter().map(|i| (i.key.sk().to_string(), i.version, i.body.clone())).collect::<Vec<_>>();
+            assert_eq!(same(&now), same(entries), "{tenant}: the entries the bookings' own transactions wrote");
+        }
+        let again = queue_waiting_everywhere(&app.store).await.unwrap();
+        assert!(again.iter().all(|(_, n)| *n == 0), "a second run queues nothing: {again:?}");
+    }
 }

@@ -8,7 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::{random_token, TenantId, UserId};
 use crate::rbac::Role;
 use crate::store::keys::platform;
-use crate::store::{Condition, CursorCodec, Item, SortRange, Store, StoreError, Write};
+use crate::store::{Condition, CursorCodec, Item, QuerySpec, SortRange, Store, StoreError, Write};
 use crate::tenancy::TenantScope;
 use serde::{Deserialize, Serialize};
 
@@ -111,6 +111,21 @@ pub async fn load(store: &Store, id: &TenantId) -> ApiResult<Option<(TenantRecor
     match store.get(&platform::tenant(id)).await? {
         Some(item) => Ok(Some((item.decode()?, item.version))),
         None => Ok(None),
+    }
+}
+
+/// Every tenant's id, for jobs that visit each tenant (internal: no cursor to hand out).
+pub async fn all_ids(store: &Store) -> ApiResult<Vec<TenantId>> {
+    let mut ids = Vec::new();
+    let mut start_after = None;
+    loop {
+        let spec = QuerySpec { partition: platform::tenants(), range: SortRange::All, limit: 100, forward: true, start_after };
+        let page = store.table().query(spec).await?;
+        ids.extend(page.items.iter().filter_map(|i| TenantId::parse(i.key.sk()).ok()));
+        start_after = page.last;
+        if start_after.is_none() {
+            return Ok(ids);
+        }
     }
 }
 

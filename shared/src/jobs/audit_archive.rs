@@ -48,19 +48,7 @@ fn object_key(tenant: Option<&TenantId>, date: &str, first: u64, last: u64) -> O
 /// Archives every chain, at most `max_events` new events per chain in this run.
 pub async fn run(app: &App, max_events: u64) -> ApiResult<Vec<ArchiveReport>> {
     let mut chains: Vec<Option<TenantId>> = vec![None];
-    let mut cursor = None;
-    loop {
-        let page = app
-            .store
-            .table()
-            .query(QuerySpec { partition: platform::tenants(), range: SortRange::All, limit: 100, forward: true, start_after: cursor })
-            .await?;
-        chains.extend(page.items.iter().filter_map(|i| TenantId::parse(i.key.sk()).ok()).map(Some));
-        cursor = page.last;
-        if cursor.is_none() {
-            break;
-        }
-    }
+    chains.extend(crate::domain::tenants::all_ids(&app.store).await?.into_iter().map(Some));
     let mut reports = Vec::new();
     for tenant in chains {
         reports.push(archive_chain(app, tenant.as_ref(), max_events).await?);

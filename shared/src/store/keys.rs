@@ -238,7 +238,22 @@ mod tests {
     fn every_tenant_key_and_index_partition_starts_with_the_tenant_id() {
         let t = TenantId::generate();
         let scope = TenantScope::trusted(t.clone());
-        for c in [Collection::Company, Collection::User, Collection::Key, Collection::Profile, Collection::Job, Collection::Contract] {
+        let collections = [
+            Collection::Company,
+            Collection::User,
+            Collection::Key,
+            Collection::Profile,
+            Collection::Job,
+            Collection::Audit,
+            Collection::Policy,
+            Collection::Search,
+            Collection::Booking,
+            Collection::Idempotency,
+            Collection::Aggregate,
+            Collection::Approval,
+            Collection::Contract,
+        ];
+        for c in collections {
             assert!(scope.key(c, "x").pk().starts_with(&format!("{t}#")));
             assert!(scope.partition(c).pk().starts_with(&format!("{t}#")));
         }
