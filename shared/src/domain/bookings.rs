@@ -120,15 +120,23 @@ fn queue_key(scope: &TenantScope, booking: &Booking) -> crate::store::Key {
     scope.key(Collection::Approval, &format!("{}#{}", booking.created_at, booking.id))
 }
 
-/// What the approval queue needs when a booking goes from `before` to `after`: a copy (at the
-/// booking's version) while it waits for approval, no entry once it does not.
+fn is_waiting(booking: &Booking) -> bool {
+    booking.status == BookingStatus::PendingApproval
+}
+
+/// A waiting booking's queue entry: a copy of it, at its version.
+fn queue_entry(scope: &TenantScope, booking: &Booking, version: u64) -> ApiResult<Item> {
+    let mut item = Item::new(queue_key(scope, booking), serde_json::to_value(booking).map_err(|e| ApiError::Internal(e.to_string()))?);
+    item.version = version;
+    Ok(item)
+}
+
+/// What the approval queue needs when a booking goes from `before` to `after`: its entry while
+/// it waits for approval, none once it does not.
 fn queue_write(scope: &TenantScope, before: Option<&Booking>, after: &Booking, version: u64) -> ApiResult<Option<Write>> {
-    let waiting = |b: &Booking| b.status == BookingStatus::PendingApproval;
-    Ok(if waiting(after) {
-        let mut item = Item::new(queue_key(scope, after), serde_json::to_value(after).map_err(|e| ApiError::Internal(e.to_string()))?);
-        item.version = version;
-        Some(Write::Put { item, condition: Condition::None })
-    } else if before.is_some_and(waiting) {
+    Ok(if is_waiting(after) {
+        Some(Write::Put { item: queue_entry(scope, after, version)?, condition: Condition::None })
+    } else if before.is_some_and(is_waiting) {
         Some(Write::Delete { key: queue_key(scope, after), condition: Condition::None })
     } else {
         None
@@ -148,10 +156,13 @@ pub async fn queue_waiting(store: &Store, scope: &TenantScope) -> ApiResult<usiz
         let page = store.table().query(spec).await?;
         for item in &page.items {
             let booking: Booking = item.decode()?;
-            let Some(Write::Put { item: entry, .. }) = queue_write(scope, None, &booking, item.version)? else { continue };
+            if !is_waiting(&booking) {
+                continue;
+            }
             let unchanged = Write::Check { key: item.key.clone(), condition: Condition::Version(item.version) };
+            let entry = Write::Put { item: queue_entry(scope, &booking, item.version)?, condition: Condition::NotExists };
             // Already queued, or changed since read: either way nothing to do here.
-            match store.transact(vec![unchanged, Write::Put { item: entry, condition: Condition::NotExists }]).await {
+            match store.transact(vec![unchanged, entry]).await {
                 Ok(()) => queued += 1,
                 Err(StoreError::ConditionFailed) => {}
                 Err(e) => return Err(e.into()),
