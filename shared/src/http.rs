@@ -4,6 +4,7 @@
 
 use crate::alerts::{RequestFacts, Rule, Signals};
 use crate::app::App;
+use crate::audit::request::{AuditedCommit, Trail};
 use crate::auth::token::TokenError;
 use crate::domain::tenants::TenantStatus;
 use crate::error::{ApiError, ApiResult};
@@ -15,6 +16,7 @@ use crate::tenancy::{AuthContext, Principal, TenantScope};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A request in the shape both the Lambda adapter and the local server produce.
 #[derive(Debug, Clone, Default)]
@@ -81,10 +83,18 @@ pub struct Call {
     pub req: ApiRequest,
     auth: Option<AuthContext>,
     /// What the request did that detection rules fire on.
-    pub signals: std::sync::Arc<Signals>,
+    pub signals: Arc<Signals>,
+    trail: Option<Arc<Trail>>,
+    caller: Option<Caller>,
 }
 
 impl Call {
+    /// Where a handler commits its change: in one transaction with the request's audit event,
+    /// recording the `status` it answers with on success.
+    pub fn audited<'a>(&'a self, app: &'a App, status: u16) -> AuditedCommit<'a> {
+        AuditedCommit { app, trail: self.trail.as_deref().map(|trail| (trail, self.caller.as_ref())), status }
+    }
+
     pub fn ctx(&self) -> ApiResult<&AuthContext> {
         self.auth.as_ref().ok_or(ApiError::Unauthenticated)
     }
@@ -157,13 +167,14 @@ pub async fn handle_with(app: &App, route: &Route, answer: &dyn Answer, req: Api
     let origin = req.header("origin").map(str::to_string);
     let request_id = req.request_id.clone();
     let method = req.method.clone();
-    let audit_facts = AuditFacts::of(route, &req);
-    let signals = std::sync::Arc::new(Signals::default());
-    let (result, caller) = run(app, route, answer, req, signals.clone()).await;
+    let trail = (route.access != Access::Public || route.id == crate::routes::RouteId::Login).then(|| Arc::new(Trail::of(route, &req)));
+    let signals = Arc::new(Signals::default());
+    let (result, caller) = run(app, route, answer, req, signals.clone(), trail.clone()).await;
     let caller = caller.or_else(|| result.as_ref().ok().and_then(|r| r.subject.clone()));
     let response = finish(app, result, &request_id, origin.as_deref());
-    if route.access != Access::Public || route.id == crate::routes::RouteId::Login {
-        let tenant = record(app, route, &audit_facts, caller.as_ref(), response.status, &request_id).await;
+    if let Some(trail) = trail {
+        trail.record(app, caller.as_ref(), response.status).await;
+        let tenant = trail.tenant(caller.as_ref());
         let facts = RequestFacts {
             actor: caller.as_ref().map(|c| c.user_id.as_str()).unwrap_or("anonymous"),
             tenant: tenant.as_ref(),
@@ -225,73 +236,13 @@ pub fn security_headers() -> Vec<(String, String)> {
     ]
 }
 
-/// Request facts the audit event needs, taken before the request is consumed.
-struct AuditFacts {
-    resource: String,
-    named_tenant: Option<TenantId>,
-    source_ip: String,
-    user_agent: String,
-}
-
-impl AuditFacts {
-    fn of(route: &Route, req: &ApiRequest) -> Self {
-        let named = req.query.get("tenant_id").map(String::as_str).or(if route.resource == Resource::Tenant {
-            req.path_id.as_deref()
-        } else {
-            None
-        });
-        Self {
-            resource: req.path.clone(),
-            named_tenant: named.and_then(|t| TenantId::parse(t).ok()),
-            source_ip: req.source_ip.clone(),
-            user_agent: req.header("user-agent").unwrap_or_default().chars().take(256).collect(),
-        }
-    }
-}
-
-fn outcome(status: u16) -> &'static str {
-    match status {
-        200..=299 => "success",
-        401 | 403 | 429 => "denied",
-        404 => "not_found",
-        400..=499 => "rejected",
-        _ => "error",
-    }
-}
-
-/// Writes the request's audit event: into the caller's tenant chain, for root_admin into the
-/// chain of the tenant it named, otherwise into the platform chain. Returns that tenant.
-async fn record(app: &App, route: &Route, facts: &AuditFacts, caller: Option<&Caller>, status: u16, request_id: &str) -> Option<TenantId> {
-    let tenant = match caller {
-        Some(c) if c.tenant.is_some() => c.tenant.clone(),
-        Some(_) => facts.named_tenant.clone(),
-        None => None,
-    };
-    let input = crate::audit::AuditInput {
-        tenant: tenant.clone(),
-        actor: caller.map(|c| c.user_id.clone()).unwrap_or_else(|| "anonymous".into()),
-        roles: caller.map(|c| c.roles.clone()).unwrap_or_default(),
-        action: route.function.to_string(),
-        resource: facts.resource.clone(),
-        outcome: outcome(status).to_string(),
-        status,
-        request_id: request_id.to_string(),
-        source_ip: facts.source_ip.clone(),
-        user_agent: facts.user_agent.clone(),
-        time: crate::clock::rfc3339_millis(app.clock.now_millis()),
-    };
-    if let Err(e) = crate::audit::append_cached(&app.store, &app.audit_heads, input).await {
-        tracing::error!(event = "audit_write_failed", request_id, error = %e, "an audit event could not be written");
-    }
-    tenant
-}
-
 async fn run(
     app: &App,
     route: &Route,
     answer: &dyn Answer,
     req: ApiRequest,
-    signals: std::sync::Arc<Signals>,
+    signals: Arc<Signals>,
+    trail: Option<Arc<Trail>>,
 ) -> (ApiResult<Reply>, Option<Caller>) {
     if req.body.len() > app.config.max_body_bytes {
         return (Err(ApiError::PayloadTooLarge { limit: app.config.max_body_bytes }), None);
@@ -331,8 +282,8 @@ async fn run(
             return (Err(e), actor);
         }
     }
-    let call = Call { req, auth, signals };
-    (answer.answer(app, &call).await, actor)
+    let call = Call { req, auth, signals, trail, caller: actor };
+    (answer.answer(app, &call).await, call.caller)
 }
 
 /// Verifies the bearer token and loads the caller's current record and tenant status.

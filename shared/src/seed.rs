@@ -322,7 +322,7 @@ pub async fn seed_travel(app: &App, creds: &DemoCredentials) -> ApiResult<()> {
                     by: admin.user_id.clone(),
                     action: if approve { "approved".into() } else { "rejected".into() },
                 });
-                bookings::transition(&app.store, &scope, &before, &after, version).await?;
+                bookings::transition(&app.store, &app.store, &scope, &before, &after, version).await?;
             }
         }
     }

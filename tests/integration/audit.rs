@@ -131,6 +131,49 @@ async fn a_tampered_trail_on_dynamodb_fails_verification() {
     assert_eq!(body["verification"]["valid"], true, "{body}");
 }
 
+/// On DynamoDB a change and its audit event are one transaction: an approval costs one
+/// TransactWriteItems and leaves exactly one event, and a change whose event cannot be written
+/// does not happen.
+#[tokio::test]
+async fn a_change_commits_with_its_audit_event_or_not_at_all_on_dynamodb() {
+    let (app, table, requests) = crate::aws_adapters::counted_aws_app().await;
+    let creds = shared::seed::seed_demo(&app).await.unwrap();
+    shared::seed::seed_travel(&app, &creds).await.unwrap();
+    let admin = creds.users.iter().find(|u| u.email == "admin@alpine.demo").unwrap().clone();
+    let tenant = admin.tenant_id.clone().unwrap();
+    let token = sign_in(&app, &admin).await;
+    let (_, queue) = call(&app, RouteId::ApprovalsList, None, Some(&token), None).await;
+    let booking = queue["items"][0]["id"].as_str().expect("the demo has a booking waiting").to_string();
+
+    let before = requests.snapshot();
+    let (status, approved) = call(&app, RouteId::BookingsApprove, Some(&booking), Some(&token), None).await;
+    assert_eq!((status, approved["status"].clone()), (200, json!("confirmed")), "{approved}");
+    let after = requests.snapshot();
+    let transactions = after.get("TransactWriteItems").copied().unwrap_or(0) - before.get("TransactWriteItems").copied().unwrap_or(0);
+    assert_eq!(transactions, 1, "the approval and its event in one transaction: {before:?} -> {after:?}");
+    let (_, events) = call_with_query(&app, RouteId::AuditList, None, &[("action", "bookings-approve")], Some(&token), None).await;
+    let events = events["items"].as_array().unwrap().clone();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!((events[0]["outcome"].clone(), events[0]["status"].clone()), (json!("success"), json!(200)));
+    assert_eq!(events[0]["resource"], json!(format!("/v1/bookings/{booking}/approve")));
+
+    // Take the slot of the tenant's next event, as a broken chain would.
+    let ddb = aws_sdk_dynamodb::Client::new(&moto_sdk().await);
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let key = |sk: String| [("pk".to_string(), A::S(format!("{tenant}#AUDIT"))), ("sk".to_string(), A::S(sk))];
+    let head = ddb.get_item().table_name(&table).set_key(Some(key("HEAD".into()).into())).send().await.unwrap().item.unwrap();
+    let seq: u64 = head["body"].as_m().unwrap()["seq"].as_n().unwrap().parse().unwrap();
+    let mut squatter: std::collections::HashMap<String, A> = key(format!("{:012}", seq + 1)).into();
+    squatter.insert("body".into(), A::M([("squatter".to_string(), A::Bool(true))].into()));
+    ddb.put_item().table_name(&table).set_item(Some(squatter)).send().await.unwrap();
+
+    let (status, problem) = call(&app, RouteId::CompanyUpdate, None, Some(&token), Some(json!({"departments": ["Unrecorded"]}))).await;
+    assert_eq!(status, 500, "{problem}");
+    let (status, company) = call(&app, RouteId::CompanyGet, None, Some(&token), None).await;
+    assert_eq!(status, 200);
+    assert!(!company["departments"].to_string().contains("Unrecorded"), "the change landed without its event: {company}");
+}
+
 #[tokio::test]
 async fn the_archive_writes_tenant_prefixed_date_partitioned_json_lines_once() {
     let api = TestApi::start().await;

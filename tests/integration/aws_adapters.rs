@@ -11,6 +11,7 @@ use shared::config::Config;
 use shared::crypto::keyservice::KmsKeyService;
 use shared::routes::RouteId;
 use shared::secrets::{AwsSecrets, Secrets, SecretsError};
+use shared::store::counting::CountingTable;
 use shared::store::dynamo::{create_table, DynamoTable};
 use shared::store::Store;
 use std::sync::Arc;
@@ -28,6 +29,12 @@ async fn secrets_manager_adapter_reads_secrets_and_reports_missing_ones() {
 
 /// An app on moto: its own DynamoDB table (whose name is returned too), secrets and KMS key.
 pub(crate) async fn aws_app() -> (App, String) {
+    let (app, table, _) = counted_aws_app().await;
+    (app, table)
+}
+
+/// As [`aws_app`], with a count of the table requests the app makes.
+pub(crate) async fn counted_aws_app() -> (App, String, Arc<CountingTable>) {
     let sdk = moto_sdk().await;
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     let table = unique("travel");
@@ -52,7 +59,8 @@ pub(crate) async fn aws_app() -> (App, String) {
     };
     let (config, table_name) = Config::from_lookup(env).unwrap();
     let table = table_name.clone();
-    let store = Store::new(Arc::new(DynamoTable::new(ddb, table)));
+    let requests = Arc::new(CountingTable::new(Arc::new(DynamoTable::new(ddb, table))));
+    let store = Store::new(requests.clone());
     let kms = aws_sdk_kms::Client::new(&sdk);
     let key = kms.create_key().send().await.unwrap().key_metadata.unwrap().key_id;
     let keys = Arc::new(KmsKeyService::new(kms, key));
@@ -64,7 +72,7 @@ pub(crate) async fn aws_app() -> (App, String) {
         objects: Arc::new(shared::objects::NoObjectStore),
         clock: Arc::new(SystemClock),
     };
-    (App::new(config, ports), table_name)
+    (App::new(config, ports), table_name, requests)
 }
 
 #[tokio::test]

@@ -3,10 +3,12 @@
 //! and hash; an index by time (`<tenant>#AUDIT_TIME`) serves time-range queries. Appending is a
 //! transaction: the event only if its sequence number is new, the head only if unchanged.
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::ids::TenantId;
 use crate::store::keys::{platform, IndexCollection};
-use crate::store::{Collection, Condition, IndexKey, Item, Key, LastKey, Partition, QuerySpec, SortRange, Store, StoreError, Write};
+use crate::store::{
+    Collection, Condition, IndexKey, Item, Key, LastKey, Partition, QuerySpec, SortRange, Store, StoreError, StoreResult, Write,
+};
 use crate::tenancy::TenantScope;
 use aws_lc_rs::digest::{digest, SHA256};
 use data_encoding::HEXLOWER;
@@ -144,71 +146,104 @@ impl HeadCache {
 
 /// Appends one event, starting from the cached head when there is one.
 pub async fn append_cached(store: &Store, cache: &HeadCache, input: AuditInput) -> ApiResult<AuditEvent> {
+    Ok(commit(store, cache, input, Vec::new()).await?)
+}
+
+/// Commits `change` and one audit event in a single transaction: the change happens with its
+/// record or not at all. A head that moved on meanwhile is read again and the transaction
+/// retried; `ConditionFailed` is left for the caller only when a condition of `change` failed.
+pub async fn commit(store: &Store, cache: &HeadCache, input: AuditInput, change: Vec<Write>) -> StoreResult<AuditEvent> {
     let keys = chain_keys(input.tenant.as_ref());
     let chain = input.tenant.as_ref().map(|t| t.to_string()).unwrap_or_else(|| "platform".into());
     let slot = cache.slot(&chain);
     let mut cached = slot.lock().await;
+    let mut from_cache = cached.is_some();
+    let mut known = cached.take().map(|(head, version)| (head, Some(version)));
     for attempt in 0..MAX_ATTEMPTS {
-        let from_cache = cached.is_some();
-        let (head, head_version) = match cached.take() {
-            Some((head, version)) => (head, Some(version)),
-            None => match store.get(&keys.head()).await? {
-                Some(item) => (item.decode::<Head>()?, Some(item.version)),
-                None => (Head { seq: 0, hash: GENESIS.into() }, None),
-            },
+        let (head, head_version) = match known.take() {
+            Some(known) => known,
+            None => read_head(store, &keys).await?,
         };
-        let mut event = AuditEvent {
-            seq: head.seq + 1,
-            tenant: input.tenant.as_ref().map(|t| t.to_string()).unwrap_or_else(|| "platform".into()),
-            time: input.time.clone(),
-            actor: input.actor.clone(),
-            roles: input.roles.clone(),
-            action: input.action.clone(),
-            resource: input.resource.clone(),
-            outcome: input.outcome.clone(),
-            status: input.status,
-            request_id: input.request_id.clone(),
-            source_ip: input.source_ip.clone(),
-            user_agent: input.user_agent.clone(),
-            prev_hash: head.hash.clone(),
-            hash: String::new(),
-        };
-        event.hash = hash_of(&event);
-        let mut item = Item::new(keys.event(event.seq), serde_json::to_value(&event).map_err(|e| ApiError::Internal(e.to_string()))?);
-        if let Some(index) = keys.index(&event.time, event.seq) {
-            item = item.with_index(index);
-        }
-        let mut new_head = Item::new(
-            keys.head(),
-            serde_json::to_value(Head { seq: event.seq, hash: event.hash.clone() }).map_err(|e| ApiError::Internal(e.to_string()))?,
-        );
-        let head_condition = match head_version {
-            Some(v) => {
-                new_head.version = v + 1;
-                Condition::Version(v)
-            }
-            None => Condition::NotExists,
-        };
-        let new_version = new_head.version;
-        let writes = vec![Write::Put { item, condition: Condition::NotExists }, Write::Put { item: new_head, condition: head_condition }];
+        let event = next_event(&input, &head);
+        let new_version = head_version.map_or(1, |v| v + 1);
+        let mut writes = change.clone();
+        writes.extend(event_writes(&keys, &event, head_version)?);
         match store.transact(writes).await {
             Ok(()) => {
                 *cached = Some((Head { seq: event.seq, hash: event.hash.clone() }, new_version));
                 return Ok(event);
             }
-            // Another container appended since this one cached the head: read it and retry at
-            // once, there is nobody to wait for.
-            Err(StoreError::ConditionFailed) if from_cache => {}
             Err(StoreError::ConditionFailed) => {
-                // Someone appended first: back off a little, with jitter, and try on the new head.
-                let mut jitter = [0u8; 1];
-                let _ = aws_lc_rs::rand::fill(&mut jitter);
-                tokio::time::sleep(std::time::Duration::from_millis(1 + (attempt as u64) * 2 + u64::from(jitter[0] % 5))).await;
+                let now = read_head(store, &keys).await?;
+                if now.1 == head_version {
+                    // The head stood still, so the event's slot or the change was refused.
+                    if store.get(&keys.event(event.seq)).await?.is_some() {
+                        return Err(StoreError::Corrupt(format!("audit event {} of chain {chain} exists beyond its head", event.seq)));
+                    }
+                    if let Some(version) = head_version {
+                        *cached = Some((head, version));
+                    }
+                    return Err(StoreError::ConditionFailed);
+                }
+                // Someone appended first. A head from this container's cache was merely stale:
+                // retry at once; one read just now lost a race: back off a little, with jitter.
+                if !from_cache {
+                    let mut jitter = [0u8; 1];
+                    let _ = aws_lc_rs::rand::fill(&mut jitter);
+                    tokio::time::sleep(std::time::Duration::from_millis(1 + (attempt as u64) * 2 + u64::from(jitter[0] % 5))).await;
+                }
+                from_cache = false;
+                known = Some(now);
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(e),
         }
     }
-    Err(ApiError::Unavailable("the audit trail is too busy to append".into()))
+    Err(StoreError::Unavailable("the audit trail is too busy to append".into()))
+}
+
+/// The chain's head and its version; the genesis head, unversioned, for a chain not begun.
+async fn read_head(store: &Store, keys: &ChainKeys) -> StoreResult<(Head, Option<u64>)> {
+    Ok(match store.get(&keys.head()).await? {
+        Some(item) => (item.decode::<Head>().map_err(|e| StoreError::Corrupt(e.to_string()))?, Some(item.version)),
+        None => (Head { seq: 0, hash: GENESIS.into() }, None),
+    })
+}
+
+/// The event that follows `head`, hashed onto it.
+fn next_event(input: &AuditInput, head: &Head) -> AuditEvent {
+    let mut event = AuditEvent {
+        seq: head.seq + 1,
+        tenant: input.tenant.as_ref().map(|t| t.to_string()).unwrap_or_else(|| "platform".into()),
+        time: input.time.clone(),
+        actor: input.actor.clone(),
+        roles: input.roles.clone(),
+        action: input.action.clone(),
+        resource: input.resource.clone(),
+        outcome: input.outcome.clone(),
+        status: input.status,
+        request_id: input.request_id.clone(),
+        source_ip: input.source_ip.clone(),
+        user_agent: input.user_agent.clone(),
+        prev_hash: head.hash.clone(),
+        hash: String::new(),
+    };
+    event.hash = hash_of(&event);
+    event
+}
+
+/// The event's put, only if its sequence number is new, and the head's, only if unchanged.
+fn event_writes(keys: &ChainKeys, event: &AuditEvent, head_version: Option<u64>) -> StoreResult<[Write; 2]> {
+    let json = |value: serde_json::Result<serde_json::Value>| value.map_err(|e| StoreError::Other(e.to_string()));
+    let mut item = Item::new(keys.event(event.seq), json(serde_json::to_value(event))?);
+    if let Some(index) = keys.index(&event.time, event.seq) {
+        item = item.with_index(index);
+    }
+    let mut head = Item::new(keys.head(), json(serde_json::to_value(Head { seq: event.seq, hash: event.hash.clone() }))?);
+    head.version = head_version.map_or(1, |v| v + 1);
+    Ok([
+        Write::Put { item, condition: Condition::NotExists },
+        Write::Put { item: head, condition: head_version.map_or(Condition::NotExists, Condition::Version) },
+    ])
 }
 
 /// The result of walking a chain.
@@ -351,6 +386,45 @@ mod tests {
         }
         let v = verify(&store, Some(&t)).await.unwrap();
         assert!(v.valid && v.events == 10, "{v:?}");
+    }
+
+    fn a_write(t: &TenantId, condition: Condition) -> (Key, Vec<Write>) {
+        let key = TenantScope::trusted(t.clone()).key(Collection::Booking, "b_1");
+        (key.clone(), vec![Write::Put { item: Item::new(key, serde_json::json!({"status": "confirmed"})), condition }])
+    }
+
+    #[tokio::test]
+    async fn a_change_lands_with_its_event_after_another_container_moved_the_head() {
+        let (_dir, store) = store().await;
+        let t = TenantId::generate();
+        let (a, b) = (HeadCache::default(), HeadCache::default());
+        append_cached(&store, &a, input(&t, 1)).await.unwrap();
+        append_cached(&store, &b, input(&t, 2)).await.unwrap();
+        let (key, change) = a_write(&t, Condition::NotExists);
+        let event = commit(&store, &a, input(&t, 3), change).await.unwrap();
+        assert_eq!((event.seq, event.request_id.as_str()), (3, "r3"));
+        assert!(store.get(&key).await.unwrap().is_some());
+        let v = verify(&store, Some(&t)).await.unwrap();
+        assert!(v.valid && v.events == 3, "{v:?}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_change_leaves_no_event_and_an_unwritable_event_leaves_no_change() {
+        let (_dir, store) = store().await;
+        let t = TenantId::generate();
+        let cache = HeadCache::default();
+        append_cached(&store, &cache, input(&t, 1)).await.unwrap();
+        let (key, stale) = a_write(&t, Condition::Version(7));
+        assert!(matches!(commit(&store, &cache, input(&t, 2), stale).await, Err(StoreError::ConditionFailed)));
+        assert_eq!(verify(&store, Some(&t)).await.unwrap().events, 1, "no event for a change that did not happen");
+
+        // The next event's slot is taken (a broken chain): the change does not happen unrecorded.
+        let squatter = Item::new(chain_keys(Some(&t)).event(2), serde_json::json!({"squatter": true}));
+        store.put(squatter, Condition::NotExists).await.unwrap();
+        let (_, change) = a_write(&t, Condition::NotExists);
+        let refused = commit(&store, &cache, input(&t, 3), change).await;
+        assert!(matches!(refused, Err(StoreError::Corrupt(_))), "{refused:?}");
+        assert!(store.get(&key).await.unwrap().is_none());
     }
 
     async fn tampered(edit: impl FnOnce(&Store, &ChainKeys, Vec<Item>) -> Vec<Write>) -> Verification {

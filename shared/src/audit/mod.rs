@@ -1,7 +1,8 @@
 //! The audit trail: one event for every request that reads or changes tenant data and every
-//! denied attempt, written once by the request pipeline. Events are chained by hash per tenant
+//! denied attempt, written once per request: with the change it records, or by the pipeline. Events are chained by hash per tenant
 //! (and one chain for the platform), so an altered, removed or reordered event is detected.
 
 pub mod chain;
+pub mod request;
 
 pub use chain::{append, append_cached, verify, AuditEvent, AuditInput, HeadCache, Verification};

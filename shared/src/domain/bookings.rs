@@ -8,7 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::handlers::travel::StoredOffer;
 use crate::ids::TenantId;
 use crate::store::keys::IndexCollection;
-use crate::store::{Collection, Condition, Item, QuerySpec, SortRange, Store, StoreError, Write};
+use crate::store::{Collection, Commit, Condition, Item, QuerySpec, SortRange, Store, StoreError, Write};
 use crate::tenancy::TenantScope;
 use serde::{Deserialize, Serialize};
 
@@ -195,6 +195,7 @@ pub enum CreateOutcome {
 /// Writes a new booking, its idempotency record and its aggregate change in one transaction.
 pub async fn create(
     store: &Store,
+    commit: &dyn Commit,
     scope: &TenantScope,
     booking: &Booking,
     idem_key: &crate::store::Key,
@@ -217,7 +218,7 @@ pub async fn create(
             agg.apply(&delta);
             writes.push(aggregate_write(scope, &agg, version)?);
         }
-        match store.transact(writes).await {
+        match commit.commit(writes).await {
             Ok(()) => return Ok(CreateOutcome::Created),
             Err(StoreError::ConditionFailed) => {
                 if let Some(item) = store.get_live(idem_key, now).await? {
@@ -234,7 +235,14 @@ pub async fn create(
 
 /// Replaces a booking if it is still at `version`, moving the aggregates by the difference
 /// between its old and new status, all in one transaction. A stale version gets 409.
-pub async fn transition(store: &Store, scope: &TenantScope, before: &Booking, after: &Booking, version: u64) -> ApiResult<u64> {
+pub async fn transition(
+    store: &Store,
+    commit: &dyn Commit,
+    scope: &TenantScope,
+    before: &Booking,
+    after: &Booking,
+    version: u64,
+) -> ApiResult<u64> {
     for _ in 0..MAX_ATTEMPTS {
         let mut writes = vec![Write::Put { item: after.item(scope, version + 1)?, condition: Condition::Version(version) }];
         writes.extend(queue_write(scope, Some(before), after, version + 1)?);
@@ -244,7 +252,7 @@ pub async fn transition(store: &Store, scope: &TenantScope, before: &Booking, af
             agg.apply(&delta);
             writes.push(aggregate_write(scope, &agg, agg_version)?);
         }
-        match store.transact(writes).await {
+        match commit.commit(writes).await {
             Ok(()) => return Ok(version + 1),
             Err(StoreError::ConditionFailed) => {
                 let current = load(store, scope, &after.id).await?;

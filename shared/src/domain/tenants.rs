@@ -8,7 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::ids::{random_token, TenantId, UserId};
 use crate::rbac::Role;
 use crate::store::keys::platform;
-use crate::store::{Condition, CursorCodec, Item, QuerySpec, SortRange, Store, StoreError, Write};
+use crate::store::{Commit, Condition, CursorCodec, Item, QuerySpec, SortRange, Store, StoreError, Write};
 use crate::tenancy::TenantScope;
 use serde::{Deserialize, Serialize};
 
@@ -64,7 +64,13 @@ pub fn initial_password() -> String {
 }
 
 /// Creates the tenant, its company settings and its first company admin in one transaction.
-pub async fn onboard(store: &Store, now: &str, new: NewTenant, id: Option<TenantId>, password: Option<String>) -> ApiResult<Onboarded> {
+pub async fn onboard(
+    commit: &dyn Commit,
+    now: &str,
+    new: NewTenant,
+    id: Option<TenantId>,
+    password: Option<String>,
+) -> ApiResult<Onboarded> {
     let mut e = Vec::new();
     check_text("name", &new.name, 200, &mut e);
     check_email("admin_email", &normalise_email(&new.admin_email), &mut e);
@@ -100,7 +106,7 @@ pub async fn onboard(store: &Store, now: &str, new: NewTenant, id: Option<Tenant
         Write::Put { item: settings.item(&scope, 1)?, condition: Condition::NotExists },
     ];
     writes.extend(users::create_writes(&UserHome::Tenant(scope), &admin)?);
-    match store.transact(writes).await {
+    match commit.commit(writes).await {
         Err(StoreError::ConditionFailed) => return Err(ApiError::Conflict("the admin email is already registered".into())),
         other => other.map_err(ApiError::from)?,
     }
@@ -135,7 +141,7 @@ pub async fn list(store: &Store, codec: &CursorCodec, limit: u32, cursor: Option
     Ok((tenants, page.next_cursor))
 }
 
-pub async fn update(store: &Store, now: &str, id: &TenantId, patch: TenantPatch) -> ApiResult<(TenantRecord, u64)> {
+pub async fn update(store: &Store, commit: &dyn Commit, now: &str, id: &TenantId, patch: TenantPatch) -> ApiResult<(TenantRecord, u64)> {
     let (mut tenant, version) = load(store, id).await?.ok_or(ApiError::NotFound)?;
     if patch.version.is_some_and(|v| v != version) {
         return Err(ApiError::StaleVersion);
@@ -160,13 +166,13 @@ pub async fn update(store: &Store, now: &str, id: &TenantId, patch: TenantPatch)
         tenant.status = status;
     }
     tenant.updated_at = now.into();
-    let saved = store.update(tenant_item(&tenant, version)?).await?;
+    let saved = commit.update(tenant_item(&tenant, version)?).await?;
     Ok((tenant, saved.version))
 }
 
 /// Sets a tenant's status if nobody changed the tenant since `version` was read.
 pub async fn set_status(
-    store: &Store,
+    commit: &dyn Commit,
     now: &str,
     mut tenant: TenantRecord,
     version: u64,
@@ -174,6 +180,6 @@ pub async fn set_status(
 ) -> ApiResult<(TenantRecord, u64)> {
     tenant.status = status;
     tenant.updated_at = now.into();
-    let saved = store.update(tenant_item(&tenant, version)?).await?;
+    let saved = commit.update(tenant_item(&tenant, version)?).await?;
     Ok((tenant, saved.version))
 }

@@ -135,7 +135,7 @@ pub async fn totp_enroll(app: &App, call: &Call) -> ApiResult<Reply> {
     let sealed = users::seal_totp_secret(app, &home, &user.id, &secret).await?;
     user.totp = Some(TotpEnrolment { secret: sealed, confirmed: false, last_step: None });
     user.updated_at = app.clock.now_rfc3339();
-    users::save(&app.store, &home, &user, version).await?;
+    users::save(&call.audited(app, 201), &home, &user, version).await?;
     let uri = totp::otpauth_uri("Travel Platform", &user.email, &secret);
     Reply::created(json!({"secret": secret, "otpauth_uri": uri, "digits": 6, "period": totp::STEP_SECONDS}))
 }
@@ -162,7 +162,7 @@ pub async fn totp_verify(app: &App, call: &Call) -> ApiResult<Reply> {
     enrolment.confirmed = true;
     enrolment.last_step = Some(step);
     user.updated_at = app.clock.now_rfc3339();
-    users::save(&app.store, &home, &user, version).await?;
+    users::save(&call.audited(app, 200), &home, &user, version).await?;
     app.forget_user(p.tenant_id.as_ref(), &p.user_id);
     Reply::ok(json!({"second_factor": "enabled", "next": "sign in again with your TOTP code to get a token that carries it"}))
 }

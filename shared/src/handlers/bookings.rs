@@ -184,7 +184,7 @@ pub async fn create(app: &App, call: &Call) -> ApiResult<Reply> {
     let response = view(&booking, 1, Grant::Tenant);
     let record =
         IdempotencyRecord { body_hash: body_hash.clone(), booking_id: booking.id.clone(), status: 201, response: response.clone() };
-    match bookings::create(&app.store, &scope, &booking, &idem_key, &record, now).await? {
+    match bookings::create(&app.store, &call.audited(app, 201), &scope, &booking, &idem_key, &record, now).await? {
         CreateOutcome::Created => Ok(Reply { status: 201, body: Some(response), subject: None }),
         CreateOutcome::Replay(earlier) => replay(earlier),
     }
@@ -274,7 +274,7 @@ async fn change(app: &App, call: &Call, action: &str, from: &[BookingStatus], to
     }
     after.updated_at = now.clone();
     after.history.push(HistoryEntry { at: now, by: call.ctx()?.principal().user_id.to_string(), action: action.into() });
-    let version = bookings::transition(&app.store, &scope, &before, &after, version).await?;
+    let version = bookings::transition(&app.store, &call.audited(app, 200), &scope, &before, &after, version).await?;
     Reply::ok(view(&after, version, grant))
 }
 

@@ -4,7 +4,7 @@ use crate::app::App;
 use crate::domain::company::{CompanyPatch, CompanySettings, SETTINGS_ID};
 use crate::error::{ApiError, ApiResult};
 use crate::http::{Call, Reply};
-use crate::store::Collection;
+use crate::store::{Collection, Commit};
 use serde_json::json;
 
 pub async fn get(app: &App, call: &Call) -> ApiResult<Reply> {
@@ -27,7 +27,7 @@ pub async fn update(app: &App, call: &Call) -> ApiResult<Reply> {
     let mut settings: CompanySettings = item.decode()?;
     settings.apply(patch);
     settings.validate()?;
-    let saved = app.store.update(settings.item(&scope, item.version)?).await?;
+    let saved = call.audited(app, 200).update(settings.item(&scope, item.version)?).await?;
     let mut body = serde_json::to_value(settings).map_err(|e| ApiError::Internal(e.to_string()))?;
     body["tenant_id"] = json!(scope.tenant_id());
     body["version"] = json!(saved.version);

@@ -11,7 +11,7 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::{Call, Reply};
 use crate::ids::UserId;
 use crate::rbac::{Grant, Permission};
-use crate::store::{Collection, Condition, Item};
+use crate::store::{Collection, Commit, Condition, Item};
 use crate::tenancy::TenantScope;
 use serde_json::{json, Map, Value};
 
@@ -109,7 +109,7 @@ async fn replace(app: &App, call: &Call, scope: &TenantScope, user: &str) -> Api
         }
         None => Condition::NotExists,
     };
-    app.store.put(item, condition).await?;
+    call.audited(app, 200).put(item, condition).await?;
     view(app, call, scope, user, Reveal::Clear).await
 }
 

@@ -14,7 +14,7 @@ fn view(t: &TenantRecord, version: u64) -> Value {
 
 pub async fn create(app: &App, call: &Call) -> ApiResult<Reply> {
     let new: NewTenant = call.json()?;
-    let done = tenants::onboard(&app.store, &app.clock.now_rfc3339(), new, None, None).await?;
+    let done = tenants::onboard(&call.audited(app, 201), &app.clock.now_rfc3339(), new, None, None).await?;
     tracing::info!(event = "tenant_onboarded", tenant = %done.tenant.id, actor = %call.ctx()?.principal().user_id, "tenant onboarded");
     Reply::created(json!({
         "tenant": view(&done.tenant, 1),
@@ -44,7 +44,7 @@ pub async fn get(app: &App, call: &Call) -> ApiResult<Reply> {
 pub async fn update(app: &App, call: &Call) -> ApiResult<Reply> {
     let patch: TenantPatch = call.json()?;
     let id = tenant_id(call)?;
-    let (t, version) = tenants::update(&app.store, &app.clock.now_rfc3339(), &id, patch).await?;
+    let (t, version) = tenants::update(&app.store, &call.audited(app, 200), &app.clock.now_rfc3339(), &id, patch).await?;
     app.forget_tenant(&id);
     tracing::info!(event = "tenant_updated", tenant = %id, status = ?t.status, "tenant updated");
     Reply::ok(view(&t, version))
@@ -86,7 +86,8 @@ pub async fn offboard(app: &App, call: &Call) -> ApiResult<Reply> {
     }
     let scope = call.ctx()?.tenant_scope(Some(id.as_str()))?;
     let destroyed = app.keyring.destroy(&app.store, &scope).await?;
-    let (t, version) = tenants::set_status(&app.store, &app.clock.now_rfc3339(), tenant, version, TenantStatus::Offboarded).await?;
+    let (t, version) =
+        tenants::set_status(&call.audited(app, 200), &app.clock.now_rfc3339(), tenant, version, TenantStatus::Offboarded).await?;
     app.forget_tenant(&id);
     tracing::warn!(event = "tenant_offboarded", tenant = %id, destroyed_key_versions = destroyed, "tenant offboarded and its keys destroyed");
     let mut body = view(&t, version);

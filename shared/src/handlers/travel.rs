@@ -11,7 +11,7 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::{Call, Reply};
 use crate::ids::UserId;
 use crate::rbac::{Grant, Permission};
-use crate::store::{Collection, Condition, Item};
+use crate::store::{Collection, Commit, Condition, Item};
 use crate::tenancy::{AuthContext, TenantScope};
 use crate::travel::airports::{self, Airport};
 use crate::travel::carbon::{self, Co2e, Methodology};
@@ -187,7 +187,7 @@ struct Found<'a> {
 
 /// Stores the offers (and alternatives) under the tenant for [`OFFER_TTL_SECONDS`] and answers
 /// with them; an alternative shows the CO2e it saves against the lowest-carbon flight.
-async fn store_and_answer(app: &App, scope: &TenantScope, found: Found<'_>) -> ApiResult<Reply> {
+async fn store_and_answer(app: &App, call: &Call, scope: &TenantScope, found: Found<'_>) -> ApiResult<Reply> {
     let best_flight = found.offers.iter().map(|o| o.co2e_kg).fold(f64::INFINITY, f64::min);
     let saved = |o: &StoredOffer| if best_flight.is_finite() { ((best_flight - o.co2e_kg) * 1000.0).round() / 1000.0 } else { 0.0 };
     let mut body = json!({
@@ -217,7 +217,7 @@ async fn store_and_answer(app: &App, scope: &TenantScope, found: Found<'_>) -> A
         serde_json::to_value(&search).map_err(|e| ApiError::Internal(e.to_string()))?,
     );
     item.expires_at = Some(app.clock.now() + OFFER_TTL_SECONDS);
-    app.store.put(item, Condition::NotExists).await?;
+    call.audited(app, 200).put(item, Condition::NotExists).await?;
     Reply::ok(body)
 }
 
@@ -322,6 +322,7 @@ pub async fn search_flights(app: &App, call: &Call) -> ApiResult<Reply> {
     }
     store_and_answer(
         app,
+        call,
         &scope,
         Found { search_id, traveler: &traveler, methodology: &methodology, offers, alternatives: Some(alternatives) },
     )
@@ -366,7 +367,8 @@ pub async fn search_rail(app: &App, call: &Call) -> ApiResult<Reply> {
         .enumerate()
         .map(|(n, j)| rail_offer(&methodology, &rules, j, days, n, &search_id))
         .collect::<ApiResult<Vec<_>>>()?;
-    store_and_answer(app, &scope, Found { search_id, traveler: &traveler, methodology: &methodology, offers, alternatives: None }).await
+    store_and_answer(app, call, &scope, Found { search_id, traveler: &traveler, methodology: &methodology, offers, alternatives: None })
+        .await
 }
 
 #[derive(Deserialize)]
@@ -426,7 +428,8 @@ pub async fn search_hotels(app: &App, call: &Call) -> ApiResult<Reply> {
             details: json!({"property": s.property, "city": s.city, "country": s.country, "nights": s.nights, "nightly": Price::eur(s.nightly), "check_in": check_in.to_string(), "check_out": check_out.to_string()}),
         });
     }
-    store_and_answer(app, &scope, Found { search_id, traveler: &traveler, methodology: &methodology, offers, alternatives: None }).await
+    store_and_answer(app, call, &scope, Found { search_id, traveler: &traveler, methodology: &methodology, offers, alternatives: None })
+        .await
 }
 
 /// The methodologies a company can choose, with their sources.
@@ -480,7 +483,7 @@ pub async fn policy_put(app: &App, call: &Call) -> ApiResult<Reply> {
         Item::new(scope.key(Collection::Policy, POLICY_ID), serde_json::to_value(&policy).map_err(|e| ApiError::Internal(e.to_string()))?);
     item.version = body.version + 1;
     let condition = if body.version == 0 { Condition::NotExists } else { Condition::Version(body.version) };
-    app.store.put(item, condition).await?;
+    call.audited(app, 200).put(item, condition).await?;
     let mut out = serde_json::to_value(policy).map_err(|e| ApiError::Internal(e.to_string()))?;
     out["version"] = json!(body.version + 1);
     Reply::ok(out)

@@ -124,7 +124,7 @@ pub async fn create(app: &App, call: &Call) -> ApiResult<Reply> {
         created_at: now.clone(),
         updated_at: now,
     };
-    users::create(&app.store, &UserHome::Tenant(scope), &user).await?;
+    users::create(&call.audited(app, 201), &UserHome::Tenant(scope), &user).await?;
     let mut body = view(&user, 1, Grant::Tenant);
     if generated {
         body["initial_password"] = json!(secret);
@@ -214,7 +214,7 @@ pub async fn update(app: &App, call: &Call) -> ApiResult<Reply> {
         user.cost_center = Some(c.trim().to_string()).filter(|c| !c.is_empty());
     }
     user.updated_at = app.clock.now_rfc3339();
-    let version = users::save(&app.store, &home, &user, version).await?;
+    let version = users::save(&call.audited(app, 200), &home, &user, version).await?;
     app.forget_user(user.tenant_id.as_ref(), &user.id);
     Reply::ok(view(&user, version, grant))
 }
@@ -226,7 +226,7 @@ pub async fn deactivate(app: &App, call: &Call) -> ApiResult<Reply> {
     }
     user.status = UserStatus::Deactivated;
     user.updated_at = app.clock.now_rfc3339();
-    let version = users::save(&app.store, &home, &user, version).await?;
+    let version = users::save(&call.audited(app, 200), &home, &user, version).await?;
     app.forget_user(user.tenant_id.as_ref(), &user.id);
     Reply::ok(view(&user, version, grant))
 }

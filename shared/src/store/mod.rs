@@ -173,6 +173,38 @@ pub trait Table: Send + Sync {
     async fn transact(&self, writes: Vec<Write>) -> StoreResult<()>;
 }
 
+/// Where domain code commits a change: straight to the table ([`Store`]), or together with the
+/// request's audit event in the same transaction (`Call::audited`), so that the change and its
+/// record land together or not at all.
+#[async_trait]
+pub trait Commit: Send + Sync {
+    /// All writes happen or none does; `ConditionFailed` means one of `writes`' own conditions.
+    async fn commit(&self, writes: Vec<Write>) -> StoreResult<()>;
+
+    async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
+        self.commit(vec![Write::Put { item, condition }]).await
+    }
+
+    /// Replaces an item if nobody changed it since `item.version` was read, bumping the version.
+    async fn update(&self, mut item: Item) -> StoreResult<Item> {
+        let expected = item.version;
+        item.version += 1;
+        self.put(item.clone(), Condition::Version(expected)).await?;
+        Ok(item)
+    }
+}
+
+#[async_trait]
+impl Commit for Store {
+    async fn commit(&self, writes: Vec<Write>) -> StoreResult<()> {
+        self.table.transact(writes).await
+    }
+
+    async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
+        self.table.put(item, condition).await
+    }
+}
+
 /// A page of results with an opaque, tamper-proof cursor.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -219,11 +251,8 @@ impl Store {
     }
 
     /// Replaces an item if nobody changed it since `item.version` was read, bumping the version.
-    pub async fn update(&self, mut item: Item) -> StoreResult<Item> {
-        let expected = item.version;
-        item.version += 1;
-        self.table.put(item.clone(), Condition::Version(expected)).await?;
-        Ok(item)
+    pub async fn update(&self, item: Item) -> StoreResult<Item> {
+        Commit::update(self, item).await
     }
 
     /// One page of a partition, resuming from a cursor this codec issued for the same partition.
