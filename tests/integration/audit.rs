@@ -131,6 +131,18 @@ async fn a_tampered_trail_on_dynamodb_fails_verification() {
     assert_eq!(body["verification"]["valid"], true, "{body}");
 }
 
+/// Puts an item into the slot of the tenant's next audit event, as a broken chain would have.
+async fn take_next_audit_slot(table: &str, tenant: &str) {
+    let ddb = aws_sdk_dynamodb::Client::new(&moto_sdk().await);
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let key = |sk: String| [("pk".to_string(), A::S(format!("{tenant}#AUDIT"))), ("sk".to_string(), A::S(sk))];
+    let head = ddb.get_item().table_name(table).set_key(Some(key("HEAD".into()).into())).send().await.unwrap().item.unwrap();
+    let seq: u64 = head["body"].as_m().unwrap()["seq"].as_n().unwrap().parse().unwrap();
+    let mut squatter: std::collections::HashMap<String, A> = key(format!("{:012}", seq + 1)).into();
+    squatter.insert("body".into(), A::M([("squatter".to_string(), A::Bool(true))].into()));
+    ddb.put_item().table_name(table).set_item(Some(squatter)).send().await.unwrap();
+}
+
 /// On DynamoDB a change and its audit event are one transaction: an approval costs one
 /// TransactWriteItems and leaves exactly one event, and a change whose event cannot be written
 /// does not happen.
@@ -157,21 +169,51 @@ async fn a_change_commits_with_its_audit_event_or_not_at_all_on_dynamodb() {
     assert_eq!((events[0]["outcome"].clone(), events[0]["status"].clone()), (json!("success"), json!(200)));
     assert_eq!(events[0]["resource"], json!(format!("/v1/bookings/{booking}/approve")));
 
-    // Take the slot of the tenant's next event, as a broken chain would.
-    let ddb = aws_sdk_dynamodb::Client::new(&moto_sdk().await);
-    use aws_sdk_dynamodb::types::AttributeValue as A;
-    let key = |sk: String| [("pk".to_string(), A::S(format!("{tenant}#AUDIT"))), ("sk".to_string(), A::S(sk))];
-    let head = ddb.get_item().table_name(&table).set_key(Some(key("HEAD".into()).into())).send().await.unwrap().item.unwrap();
-    let seq: u64 = head["body"].as_m().unwrap()["seq"].as_n().unwrap().parse().unwrap();
-    let mut squatter: std::collections::HashMap<String, A> = key(format!("{:012}", seq + 1)).into();
-    squatter.insert("body".into(), A::M([("squatter".to_string(), A::Bool(true))].into()));
-    ddb.put_item().table_name(&table).set_item(Some(squatter)).send().await.unwrap();
+    take_next_audit_slot(&table, &tenant).await;
 
     let (status, problem) = call(&app, RouteId::CompanyUpdate, None, Some(&token), Some(json!({"departments": ["Unrecorded"]}))).await;
     assert_eq!(status, 500, "{problem}");
     let (status, company) = call(&app, RouteId::CompanyGet, None, Some(&token), None).await;
     assert_eq!(status, 200);
     assert!(!company["departments"].to_string().contains("Unrecorded"), "the change landed without its event: {company}");
+}
+
+/// A tenant's current key version and the version its re-encryption moves data to.
+async fn key_versions(app: &shared::app::App, tenant: &str, root: &str) -> (Value, Value) {
+    let (status, keys) = call(app, RouteId::TenantKeysGet, Some(tenant), Some(root), None).await;
+    assert_eq!(status, 200, "{keys}");
+    (keys["current_version"].clone(), keys["reencryption"]["target_version"].clone())
+}
+
+/// A key rotation, the re-encryption it schedules and its audit event are one transaction: a
+/// rotation never lands without the job that moves the data, nor unrecorded.
+#[tokio::test]
+async fn a_key_rotation_schedules_its_reencryption_and_records_itself_in_one_transaction() {
+    let (app, table, requests) = crate::aws_adapters::counted_aws_app().await;
+    let creds = shared::seed::seed_demo(&app).await.unwrap();
+    let find = |email: &str| creds.users.iter().find(|u| u.email == email).unwrap().clone();
+    let tenant = find("admin@alpine.demo").tenant_id.unwrap();
+    let root = sign_in(&app, &find("root@platform.demo")).await;
+
+    let before = requests.snapshot();
+    let (status, rotated) = call(&app, RouteId::TenantKeysRotate, Some(&tenant), Some(&root), None).await;
+    assert_eq!(status, 201, "{rotated}");
+    let after = requests.snapshot();
+    let made = |op: &str| after.get(op).copied().unwrap_or(0) - before.get(op).copied().unwrap_or(0);
+    assert_eq!((made("TransactWriteItems"), made("PutItem")), (1, 0), "{before:?} -> {after:?}");
+    let version = rotated["current_version"].clone();
+    assert_eq!(key_versions(&app, &tenant, &root).await, (version.clone(), version.clone()), "current and re-encryption target");
+    let (_, events) =
+        call_with_query(&app, RouteId::AuditList, None, &[("tenant_id", &tenant), ("action", "tenant-keys-rotate")], Some(&root), None)
+            .await;
+    let statuses: Vec<_> = events["items"].as_array().unwrap().iter().map(|e| e["status"].clone()).collect();
+    assert_eq!(statuses, [json!(201)], "{events}");
+
+    // With the tenant's next audit slot taken, a rotation does not happen at all.
+    take_next_audit_slot(&table, &tenant).await;
+    let (status, problem) = call(&app, RouteId::TenantKeysRotate, Some(&tenant), Some(&root), None).await;
+    assert_eq!(status, 500, "{problem}");
+    assert_eq!(key_versions(&app, &tenant, &root).await, (version.clone(), version), "neither key nor schedule moved");
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use super::envelope::{Binding, Envelope};
 use super::keyservice::{KeyError, KeyService};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::TenantId;
-use crate::store::{Collection, Condition, Item, QuerySpec, SortRange, Store, StoreError, Write};
+use crate::store::{Collection, Commit, Condition, Item, QuerySpec, SortRange, Store, StoreError, Write};
 use crate::tenancy::TenantScope;
 use aws_lc_rs::aead::{LessSafeKey, UnboundKey, AES_256_GCM};
 use data_encoding::BASE64;
@@ -114,7 +114,7 @@ impl Keyring {
         }
         let version = match store.get(&scope.key(Collection::Key, CURRENT)).await? {
             Some(item) => item.decode::<CurrentPointer>()?.version,
-            None => self.create_version(store, scope, 1, None, now).await?,
+            None => self.create_version(store, store, scope, (1, None), now, Vec::new()).await?,
         };
         if let Ok(mut c) = self.current.lock() {
             c.insert(tenant.clone(), (version, now));
@@ -122,15 +122,16 @@ impl Keyring {
         Ok(version)
     }
 
-    /// Makes `version` (wrapping a new data key) and points CURRENT at it, all or nothing.
-    /// Returns the version in force afterwards (another container may have won the race).
+    /// Makes `version` (wrapping a new data key) and points CURRENT at it, with `also`, all or
+    /// nothing. Returns the version in force afterwards (another container may have won the race).
     async fn create_version(
         &self,
         store: &Store,
+        commit: &dyn Commit,
         scope: &TenantScope,
-        version: u32,
-        pointer_version: Option<u64>,
+        (version, pointer_version): (u32, Option<u64>),
         now: i64,
+        also: Vec<Write>,
     ) -> ApiResult<u32> {
         let tenant = scope.tenant_id();
         let dk = self.service.generate_data_key(tenant).await.map_err(unavailable)?;
@@ -150,11 +151,12 @@ impl Keyring {
             }
             None => Condition::NotExists,
         };
-        let writes = vec![
+        let mut writes = vec![
             Write::Put { item: key_item, condition: Condition::NotExists },
             Write::Put { item: pointer, condition: pointer_condition },
         ];
-        match store.transact(writes).await {
+        writes.extend(also);
+        match commit.commit(writes).await {
             Ok(()) => {
                 self.remember(tenant, version, aes_key(&dk.plaintext)?, now);
                 Ok(version)
@@ -242,14 +244,22 @@ impl Keyring {
         })
     }
 
-    /// Makes a new key version current; old versions keep decrypting.
-    pub async fn rotate(&self, store: &Store, scope: &TenantScope, now: i64) -> ApiResult<u32> {
+    /// Makes a new key version current, committing `also(version)`'s writes with it; old
+    /// versions keep decrypting.
+    pub async fn rotate(
+        &self,
+        store: &Store,
+        commit: &dyn Commit,
+        scope: &TenantScope,
+        now: i64,
+        also: impl FnOnce(u32) -> ApiResult<Vec<Write>> + Send,
+    ) -> ApiResult<u32> {
         let pointer = store.get(&scope.key(Collection::Key, CURRENT)).await?;
         let (next, pointer_version) = match &pointer {
             Some(item) => (item.decode::<CurrentPointer>()?.version + 1, Some(item.version)),
             None => (1, None),
         };
-        let version = self.create_version(store, scope, next, pointer_version, now).await?;
+        let version = self.create_version(store, commit, scope, (next, pointer_version), now, also(next)?).await?;
         if version != next {
             return Err(ApiError::Conflict("another rotation ran at the same time".into()));
         }

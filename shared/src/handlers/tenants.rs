@@ -58,8 +58,9 @@ pub async fn rotate_keys(app: &App, call: &Call) -> ApiResult<Reply> {
         return Err(ApiError::Conflict("an offboarded tenant has no keys".into()));
     }
     let scope = call.ctx()?.tenant_scope(Some(id.as_str()))?;
-    let version = app.keyring.rotate(&app.store, &scope, app.clock.now()).await?;
-    let progress = reencrypt::schedule(app, &scope, version).await?;
+    let schedule = |version| reencrypt::schedule_writes(&scope, version);
+    let version = app.keyring.rotate(&app.store, &call.audited(app, 201), &scope, app.clock.now(), schedule).await?;
+    let progress = reencrypt::scheduled(&scope, version);
     tracing::info!(event = "tenant_key_rotated", tenant = %id, version, "tenant data key rotated");
     Reply::created(json!({"tenant_id": id, "current_version": version, "reencryption": progress}))
 }

@@ -9,7 +9,7 @@ use crate::domain::profile::StoredProfile;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::TenantId;
 use crate::store::keys::platform;
-use crate::store::{Collection, Condition, Item, LastKey, QuerySpec, SortRange, StoreError};
+use crate::store::{Collection, Condition, Item, LastKey, QuerySpec, SortRange, StoreError, Write};
 use crate::tenancy::TenantScope;
 use serde::{Deserialize, Serialize};
 
@@ -29,13 +29,19 @@ pub struct Progress {
     cursor: Option<LastKey>,
 }
 
-/// Records that the tenant has a re-encryption to run (called after a rotation).
-pub async fn schedule(app: &App, scope: &TenantScope, target_version: u32) -> ApiResult<Progress> {
-    let progress = Progress { tenant_id: scope.tenant_id().to_string(), target_version, ..Default::default() };
-    save(app, scope, &progress).await?;
+/// The writes that schedule the tenant's re-encryption to `target_version`, for the rotation's
+/// own transaction: a rotation never lands without the job that moves the data to its key.
+pub fn schedule_writes(scope: &TenantScope, target_version: u32) -> ApiResult<Vec<Write>> {
     let pointer = Item::new(platform::reencrypt_pending(scope.tenant_id()), serde_json::json!({"tenant_id": scope.tenant_id()}));
-    app.store.put(pointer, Condition::None).await?;
-    Ok(progress)
+    Ok(vec![
+        Write::Put { item: progress_item(scope, &scheduled(scope, target_version))?, condition: Condition::None },
+        Write::Put { item: pointer, condition: Condition::None },
+    ])
+}
+
+/// The progress of a re-encryption just scheduled.
+pub fn scheduled(scope: &TenantScope, target_version: u32) -> Progress {
+    Progress { tenant_id: scope.tenant_id().to_string(), target_version, ..Default::default() }
 }
 
 pub async fn progress(app: &App, scope: &TenantScope) -> ApiResult<Option<Progress>> {
@@ -45,10 +51,12 @@ pub async fn progress(app: &App, scope: &TenantScope) -> ApiResult<Option<Progre
     })
 }
 
+fn progress_item(scope: &TenantScope, progress: &Progress) -> ApiResult<Item> {
+    Ok(Item::new(scope.key(Collection::Job, STATE_ID), serde_json::to_value(progress).map_err(|e| ApiError::Internal(e.to_string()))?))
+}
+
 async fn save(app: &App, scope: &TenantScope, progress: &Progress) -> ApiResult<()> {
-    let item =
-        Item::new(scope.key(Collection::Job, STATE_ID), serde_json::to_value(progress).map_err(|e| ApiError::Internal(e.to_string()))?);
-    app.store.put(item, Condition::None).await?;
+    app.store.put(progress_item(scope, progress)?, Condition::None).await?;
     Ok(())
 }
 
