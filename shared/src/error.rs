@@ -163,7 +163,7 @@ impl From<crate::store::StoreError> for ApiError {
         match e {
             StoreError::ConditionFailed => ApiError::StaleVersion,
             StoreError::BadCursor => ApiError::validation("cursor", "the cursor is not valid for this list"),
-            StoreError::Unavailable(m) => ApiError::Unavailable(m),
+            StoreError::Unavailable(m) | StoreError::Contended(m) => ApiError::Unavailable(m),
             other => ApiError::Internal(other.to_string()),
         }
     }

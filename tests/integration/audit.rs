@@ -216,6 +216,35 @@ async fn a_key_rotation_schedules_its_reencryption_and_records_itself_in_one_tra
     assert_eq!(key_versions(&app, &tenant, &root).await, (version.clone(), version), "neither key nor schedule moved");
 }
 
+/// Offboarding deletes the tenant's keys and sets its status in one transaction with its event.
+#[tokio::test]
+async fn offboarding_shreds_the_keys_and_records_itself_in_one_transaction() {
+    let (app, _, requests) = crate::aws_adapters::counted_aws_app().await;
+    let creds = shared::seed::seed_demo(&app).await.unwrap();
+    let find = |email: &str| creds.users.iter().find(|u| u.email == email).unwrap().clone();
+    let tenant = find("admin@harbor.demo").tenant_id.unwrap();
+    let root = sign_in(&app, &find("root@platform.demo")).await;
+    for _ in 0..2 {
+        assert_eq!(call(&app, RouteId::TenantKeysRotate, Some(&tenant), Some(&root), None).await.0, 201);
+    }
+    let (status, _) = call(&app, RouteId::TenantsUpdate, Some(&tenant), Some(&root), Some(json!({"status": "suspended"}))).await;
+    assert_eq!(status, 200);
+
+    let before = requests.snapshot();
+    let (status, body) = call(&app, RouteId::TenantsOffboard, Some(&tenant), Some(&root), None).await;
+    assert_eq!((status, body["status"].clone()), (200, json!("offboarded")), "{body}");
+    assert!(body["destroyed_key_versions"].as_u64().unwrap() >= 2, "{body}");
+    let after = requests.snapshot();
+    let made = |op: &str| after.get(op).copied().unwrap_or(0) - before.get(op).copied().unwrap_or(0);
+    assert_eq!((made("TransactWriteItems"), made("DeleteItem"), made("PutItem")), (1, 0, 0), "{before:?} -> {after:?}");
+    let (_, events) =
+        call_with_query(&app, RouteId::AuditList, None, &[("tenant_id", &tenant), ("action", "tenants-offboard")], Some(&root), None).await;
+    let statuses: Vec<_> = events["items"].as_array().unwrap().iter().map(|e| e["status"].clone()).collect();
+    assert_eq!(statuses, [json!(200)], "{events}");
+    let (_, keys) = call(&app, RouteId::TenantKeysGet, Some(&tenant), Some(&root), None).await;
+    assert!(keys["current_version"].is_null(), "no key is left: {keys}");
+}
+
 #[tokio::test]
 async fn the_archive_writes_tenant_prefixed_date_partitioned_json_lines_once() {
     let api = TestApi::start().await;

@@ -173,32 +173,92 @@ pub async fn commit(store: &Store, cache: &HeadCache, input: AuditInput, change:
                 *cached = Some((Head { seq: event.seq, hash: event.hash.clone() }, new_version));
                 return Ok(event);
             }
-            Err(StoreError::ConditionFailed) => {
-                let now = read_head(store, &keys).await?;
-                if now.1 == head_version {
-                    // The head stood still, so the event's slot or the change was refused.
-                    if store.get(&keys.event(event.seq)).await?.is_some() {
-                        return Err(StoreError::Corrupt(format!("audit event {} of chain {chain} exists beyond its head", event.seq)));
-                    }
+            Err(StoreError::ConditionFailed) => match why_refused(store, &keys, &change, head_version, event.seq, attempt > 0).await? {
+                Refusal::Change => {
                     if let Some(version) = head_version {
                         *cached = Some((head, version));
                     }
                     return Err(StoreError::ConditionFailed);
                 }
-                // Someone appended first. A head from this container's cache was merely stale:
-                // retry at once; one read just now lost a race: back off a little, with jitter.
-                if !from_cache {
-                    let mut jitter = [0u8; 1];
-                    let _ = aws_lc_rs::rand::fill(&mut jitter);
-                    tokio::time::sleep(std::time::Duration::from_millis(1 + (attempt as u64) * 2 + u64::from(jitter[0] % 5))).await;
+                Refusal::BrokenChain => {
+                    return Err(StoreError::Corrupt(format!("audit event {} of chain {chain} exists beyond its head", event.seq)));
                 }
+                Refusal::HeadMoved(now) => {
+                    // A head from this container's cache was merely stale: retry at once; one
+                    // read just now lost a race: back off a little, with jitter.
+                    if !from_cache {
+                        back_off(attempt).await;
+                    }
+                    from_cache = false;
+                    known = Some(now);
+                }
+            },
+            // DynamoDB refused the transaction while another was writing the head.
+            Err(StoreError::Contended(_)) => {
+                back_off(attempt).await;
                 from_cache = false;
-                known = Some(now);
             }
             Err(e) => return Err(e),
         }
     }
     Err(StoreError::Unavailable("the audit trail is too busy to append".into()))
+}
+
+enum Refusal {
+    /// A condition of the change itself failed.
+    Change,
+    /// Someone appended first; this is the head now.
+    HeadMoved((Head, Option<u64>)),
+    /// The next event's slot is taken while the head has not moved.
+    BrokenChain,
+}
+
+/// Why a transaction of `change` with an event at `seq` on the head at `head_version` was
+/// refused. Once a retry on a fresh head was refused too (`recheck_change`), the change's own
+/// conditions are checked against the stored items, so a change that cannot pass is not retried
+/// for as long as other requests keep appending.
+async fn why_refused(
+    store: &Store,
+    keys: &ChainKeys,
+    change: &[Write],
+    head_version: Option<u64>,
+    seq: u64,
+    recheck_change: bool,
+) -> StoreResult<Refusal> {
+    let now = read_head(store, keys).await?;
+    if now.1 != head_version {
+        if recheck_change && !holds_now(store, change).await? {
+            return Ok(Refusal::Change);
+        }
+        return Ok(Refusal::HeadMoved(now));
+    }
+    if store.get(&keys.event(seq)).await?.is_none() {
+        return Ok(Refusal::Change);
+    }
+    // An append elsewhere takes the slot and moves the head together; it may have landed
+    // between the two reads.
+    let again = read_head(store, keys).await?;
+    Ok(if again.1 == head_version { Refusal::BrokenChain } else { Refusal::HeadMoved(again) })
+}
+
+/// Whether every condition of `change` holds on the items stored now.
+async fn holds_now(store: &Store, change: &[Write]) -> StoreResult<bool> {
+    for write in change {
+        let (key, condition) = match write {
+            Write::Put { item, condition } => (&item.key, *condition),
+            Write::Delete { key, condition } | Write::Check { key, condition } => (key, *condition),
+        };
+        if condition != Condition::None && !condition.holds(store.get(key).await?.as_ref()) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+async fn back_off(attempt: usize) {
+    let mut jitter = [0u8; 1];
+    let _ = aws_lc_rs::rand::fill(&mut jitter);
+    tokio::time::sleep(std::time::Duration::from_millis(1 + (attempt as u64) * 2 + u64::from(jitter[0] % 5))).await;
 }
 
 /// The chain's head and its version; the genesis head, unversioned, for a chain not begun.
@@ -341,9 +401,14 @@ mod tests {
     }
 
     async fn store() -> (tempfile::TempDir, Store) {
+        let (dir, table) = table();
+        (dir, Store::new(table))
+    }
+
+    fn table() -> (tempfile::TempDir, std::sync::Arc<dyn crate::store::Table>) {
         let dir = tempfile::tempdir().unwrap();
         let table = crate::store::embedded::EmbeddedTable::open(&dir.path().join("s.redb")).unwrap();
-        (dir, Store::new(std::sync::Arc::new(table)))
+        (dir, std::sync::Arc::new(table))
     }
 
     #[tokio::test]
@@ -425,6 +490,84 @@ mod tests {
         let refused = commit(&store, &cache, input(&t, 3), change).await;
         assert!(matches!(refused, Err(StoreError::Corrupt(_))), "{refused:?}");
         assert!(store.get(&key).await.unwrap().is_none());
+    }
+
+    /// The table as another container sees it at the worst moments: before each transaction
+    /// it appends an event of its own (`race`), or refuses the first one as contended.
+    struct Interfering {
+        inner: std::sync::Arc<dyn crate::store::Table>,
+        race: Option<(TenantId, HeadCache)>,
+        contend_first: std::sync::atomic::AtomicBool,
+        transactions: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl crate::store::Table for Interfering {
+        async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
+            self.inner.get(key).await
+        }
+        async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
+            self.inner.put(item, condition).await
+        }
+        async fn delete(&self, key: &Key, condition: Condition) -> StoreResult<()> {
+            self.inner.delete(key, condition).await
+        }
+        async fn query(&self, spec: QuerySpec) -> StoreResult<crate::store::RawPage> {
+            self.inner.query(spec).await
+        }
+        async fn transact(&self, writes: Vec<Write>) -> StoreResult<()> {
+            self.transactions.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if self.contend_first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                return Err(StoreError::Contended("TransactionConflict".into()));
+            }
+            if let Some((tenant, other)) = &self.race {
+                append_cached(&Store::new(self.inner.clone()), other, input(tenant, 99)).await.unwrap();
+            }
+            self.inner.transact(writes).await
+        }
+    }
+
+    fn interfering(
+        inner: &std::sync::Arc<dyn crate::store::Table>,
+        race: Option<&TenantId>,
+        contend_first: bool,
+    ) -> (Store, std::sync::Arc<Interfering>) {
+        let table = std::sync::Arc::new(Interfering {
+            inner: inner.clone(),
+            race: race.map(|t| (t.clone(), HeadCache::default())),
+            contend_first: contend_first.into(),
+            transactions: 0.into(),
+        });
+        (Store::new(table.clone()), table)
+    }
+
+    #[tokio::test]
+    async fn a_change_that_cannot_pass_is_refused_soon_while_others_keep_appending() {
+        let (_dir, inner) = table();
+        let store = Store::new(inner.clone());
+        let t = TenantId::generate();
+        let (busy, table) = interfering(&inner, Some(&t), false);
+        let (key, stale) = a_write(&t, Condition::Version(7));
+        let refused = commit(&busy, &HeadCache::default(), input(&t, 1), stale).await;
+        assert!(matches!(refused, Err(StoreError::ConditionFailed)), "{refused:?}");
+        let tries = table.transactions.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(tries <= 2, "{tries} transactions for a change that cannot pass");
+        assert!(store.get(&key).await.unwrap().is_none());
+        let v = verify(&store, Some(&t)).await.unwrap();
+        assert!(v.valid && v.events as usize == tries, "only the other container's events: {v:?}");
+    }
+
+    #[tokio::test]
+    async fn a_contended_transaction_is_retried_and_lands_once() {
+        let (_dir, inner) = table();
+        let store = Store::new(inner.clone());
+        let t = TenantId::generate();
+        let (contended, table) = interfering(&inner, None, true);
+        let (key, change) = a_write(&t, Condition::NotExists);
+        let event = commit(&contended, &HeadCache::default(), input(&t, 1), change).await.unwrap();
+        assert_eq!((event.seq, table.transactions.load(std::sync::atomic::Ordering::SeqCst)), (1, 2));
+        assert!(store.get(&key).await.unwrap().is_some());
+        assert_eq!(verify(&store, Some(&t)).await.unwrap().events, 1);
     }
 
     async fn tampered(edit: impl FnOnce(&Store, &ChainKeys, Vec<Item>) -> Vec<Write>) -> Verification {

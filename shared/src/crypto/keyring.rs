@@ -82,6 +82,10 @@ fn version_id(v: u32) -> String {
     format!("v{v:06}")
 }
 
+/// Writes DynamoDB takes in one transaction, and those a request's audit event adds to it.
+const TRANSACTION_LIMIT: u32 = 100;
+const AUDIT_WRITES: u32 = 2;
+
 impl Keyring {
     pub fn new(service: Arc<dyn KeyService>) -> Self {
         Self { service, keys: Mutex::new(HashMap::new()), current: Mutex::new(HashMap::new()) }
@@ -127,7 +131,7 @@ impl Keyring {
     async fn create_version(
         &self,
         store: &Store,
-        commit: &dyn Commit,
+        writer: &dyn Commit,
         scope: &TenantScope,
         (version, pointer_version): (u32, Option<u64>),
         now: i64,
@@ -156,7 +160,7 @@ impl Keyring {
             Write::Put { item: pointer, condition: pointer_condition },
         ];
         writes.extend(also);
-        match commit.commit(writes).await {
+        match writer.commit(writes).await {
             Ok(()) => {
                 self.remember(tenant, version, aes_key(&dk.plaintext)?, now);
                 Ok(version)
@@ -249,7 +253,7 @@ impl Keyring {
     pub async fn rotate(
         &self,
         store: &Store,
-        commit: &dyn Commit,
+        writer: &dyn Commit,
         scope: &TenantScope,
         now: i64,
         also: impl FnOnce(u32) -> ApiResult<Vec<Write>> + Send,
@@ -259,7 +263,7 @@ impl Keyring {
             Some(item) => (item.decode::<CurrentPointer>()?.version + 1, Some(item.version)),
             None => (1, None),
         };
-        let version = self.create_version(store, commit, scope, (next, pointer_version), now, also(next)?).await?;
+        let version = self.create_version(store, writer, scope, (next, pointer_version), now, also(next)?).await?;
         if version != next {
             return Err(ApiError::Conflict("another rotation ran at the same time".into()));
         }
@@ -270,8 +274,11 @@ impl Keyring {
     }
 
     /// Crypto-shredding: deletes every wrapped key of the tenant and forgets cached ones, so its
-    /// remaining ciphertext can never be opened again. Returns how many key versions went.
-    pub async fn destroy(&self, store: &Store, scope: &TenantScope) -> ApiResult<usize> {
+    /// remaining ciphertext can never be opened again. The last keys go in one transaction with
+    /// `also` (the tenant's new status); a tenant with more keys than a transaction holds loses
+    /// the others first, so a failure part-way leaves work that a second call finishes. Returns
+    /// how many key versions went.
+    pub async fn destroy(&self, store: &Store, writer: &dyn Commit, scope: &TenantScope, also: Vec<Write>) -> ApiResult<usize> {
         let mut removed = 0;
         loop {
             let page = store
@@ -279,18 +286,19 @@ impl Keyring {
                 .query(QuerySpec {
                     partition: scope.partition(Collection::Key),
                     range: SortRange::All,
-                    limit: 100,
+                    limit: TRANSACTION_LIMIT - also.len() as u32 - AUDIT_WRITES,
                     forward: true,
                     start_after: None,
                 })
                 .await?;
-            if page.items.is_empty() {
+            removed += page.items.iter().filter(|item| item.key.sk() != CURRENT).count();
+            let deletes: Vec<Write> =
+                page.items.into_iter().map(|item| Write::Delete { key: item.key, condition: Condition::None }).collect();
+            if page.last.is_none() {
+                writer.commit(deletes.into_iter().chain(also).collect()).await?;
                 break;
             }
-            for item in &page.items {
-                store.table().delete(&item.key, Condition::None).await?;
-                removed += usize::from(item.key.sk() != CURRENT);
-            }
+            store.transact(deletes).await?;
         }
         let tenant = scope.tenant_id();
         if let Ok(mut keys) = self.keys.lock() {

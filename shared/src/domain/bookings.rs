@@ -195,7 +195,7 @@ pub enum CreateOutcome {
 /// Writes a new booking, its idempotency record and its aggregate change in one transaction.
 pub async fn create(
     store: &Store,
-    commit: &dyn Commit,
+    writer: &dyn Commit,
     scope: &TenantScope,
     booking: &Booking,
     idem_key: &crate::store::Key,
@@ -218,7 +218,7 @@ pub async fn create(
             agg.apply(&delta);
             writes.push(aggregate_write(scope, &agg, version)?);
         }
-        match commit.commit(writes).await {
+        match writer.commit(writes).await {
             Ok(()) => return Ok(CreateOutcome::Created),
             Err(StoreError::ConditionFailed) => {
                 if let Some(item) = store.get_live(idem_key, now).await? {
@@ -237,7 +237,7 @@ pub async fn create(
 /// between its old and new status, all in one transaction. A stale version gets 409.
 pub async fn transition(
     store: &Store,
-    commit: &dyn Commit,
+    writer: &dyn Commit,
     scope: &TenantScope,
     before: &Booking,
     after: &Booking,
@@ -252,7 +252,7 @@ pub async fn transition(
             agg.apply(&delta);
             writes.push(aggregate_write(scope, &agg, agg_version)?);
         }
-        match commit.commit(writes).await {
+        match writer.commit(writes).await {
             Ok(()) => return Ok(version + 1),
             Err(StoreError::ConditionFailed) => {
                 let current = load(store, scope, &after.id).await?;

@@ -65,7 +65,7 @@ pub fn initial_password() -> String {
 
 /// Creates the tenant, its company settings and its first company admin in one transaction.
 pub async fn onboard(
-    commit: &dyn Commit,
+    writer: &dyn Commit,
     now: &str,
     new: NewTenant,
     id: Option<TenantId>,
@@ -106,7 +106,7 @@ pub async fn onboard(
         Write::Put { item: settings.item(&scope, 1)?, condition: Condition::NotExists },
     ];
     writes.extend(users::create_writes(&UserHome::Tenant(scope), &admin)?);
-    match commit.commit(writes).await {
+    match writer.commit(writes).await {
         Err(StoreError::ConditionFailed) => return Err(ApiError::Conflict("the admin email is already registered".into())),
         other => other.map_err(ApiError::from)?,
     }
@@ -141,7 +141,7 @@ pub async fn list(store: &Store, codec: &CursorCodec, limit: u32, cursor: Option
     Ok((tenants, page.next_cursor))
 }
 
-pub async fn update(store: &Store, commit: &dyn Commit, now: &str, id: &TenantId, patch: TenantPatch) -> ApiResult<(TenantRecord, u64)> {
+pub async fn update(store: &Store, writer: &dyn Commit, now: &str, id: &TenantId, patch: TenantPatch) -> ApiResult<(TenantRecord, u64)> {
     let (mut tenant, version) = load(store, id).await?.ok_or(ApiError::NotFound)?;
     if patch.version.is_some_and(|v| v != version) {
         return Err(ApiError::StaleVersion);
@@ -166,20 +166,15 @@ pub async fn update(store: &Store, commit: &dyn Commit, now: &str, id: &TenantId
         tenant.status = status;
     }
     tenant.updated_at = now.into();
-    let saved = commit.update(tenant_item(&tenant, version)?).await?;
+    let saved = writer.update(tenant_item(&tenant, version)?).await?;
     Ok((tenant, saved.version))
 }
 
-/// Sets a tenant's status if nobody changed the tenant since `version` was read.
-pub async fn set_status(
-    commit: &dyn Commit,
-    now: &str,
-    mut tenant: TenantRecord,
-    version: u64,
-    status: TenantStatus,
-) -> ApiResult<(TenantRecord, u64)> {
+/// The write that sets a tenant's status if nobody changed the tenant since `version` was
+/// read, and the tenant and version it leaves.
+pub fn status_change(now: &str, mut tenant: TenantRecord, version: u64, status: TenantStatus) -> ApiResult<(TenantRecord, u64, Write)> {
     tenant.status = status;
     tenant.updated_at = now.into();
-    let saved = commit.update(tenant_item(&tenant, version)?).await?;
-    Ok((tenant, saved.version))
+    let item = tenant_item(&tenant, version + 1)?;
+    Ok((tenant, version + 1, Write::Put { item, condition: Condition::Version(version) }))
 }

@@ -134,8 +134,8 @@ pub fn create_writes(home: &UserHome, user: &UserRecord) -> ApiResult<Vec<Write>
     ])
 }
 
-pub async fn create(commit: &dyn Commit, home: &UserHome, user: &UserRecord) -> ApiResult<()> {
-    match commit.commit(create_writes(home, user)?).await {
+pub async fn create(writer: &dyn Commit, home: &UserHome, user: &UserRecord) -> ApiResult<()> {
+    match writer.commit(create_writes(home, user)?).await {
         Err(StoreError::ConditionFailed) => Err(ApiError::Conflict("a user with this email already exists".into())),
         other => other.map_err(ApiError::from),
     }
@@ -149,9 +149,9 @@ pub async fn load(store: &Store, home: &UserHome, id: &UserId) -> ApiResult<Opti
 }
 
 /// Saves a changed user if its version is still `version`; a stale write gets 409.
-pub async fn save(commit: &dyn Commit, home: &UserHome, user: &UserRecord, version: u64) -> ApiResult<u64> {
+pub async fn save(writer: &dyn Commit, home: &UserHome, user: &UserRecord, version: u64) -> ApiResult<u64> {
     let item = user_item(home, user, version)?;
-    Ok(commit.update(item).await?.version)
+    Ok(writer.update(item).await?.version)
 }
 
 pub async fn find_by_email(store: &Store, email: &str) -> ApiResult<Option<(UserRecord, u64)>> {

@@ -86,9 +86,8 @@ pub async fn offboard(app: &App, call: &Call) -> ApiResult<Reply> {
         TenantStatus::Suspended => {}
     }
     let scope = call.ctx()?.tenant_scope(Some(id.as_str()))?;
-    let destroyed = app.keyring.destroy(&app.store, &scope).await?;
-    let (t, version) =
-        tenants::set_status(&call.audited(app, 200), &app.clock.now_rfc3339(), tenant, version, TenantStatus::Offboarded).await?;
+    let (t, version, offboarded) = tenants::status_change(&app.clock.now_rfc3339(), tenant, version, TenantStatus::Offboarded)?;
+    let destroyed = app.keyring.destroy(&app.store, &call.audited(app, 200), &scope, vec![offboarded]).await?;
     app.forget_tenant(&id);
     tracing::warn!(event = "tenant_offboarded", tenant = %id, destroyed_key_versions = destroyed, "tenant offboarded and its keys destroyed");
     let mut body = view(&t, version);

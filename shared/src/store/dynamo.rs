@@ -155,6 +155,8 @@ where
             let text = format!("{}", DisplayErrorContext(&e));
             if text.contains("ConditionalCheckFailed") {
                 StoreError::ConditionFailed
+            } else if text.contains("TransactionConflict") {
+                StoreError::Contended(text)
             } else {
                 StoreError::Unavailable(text)
             }

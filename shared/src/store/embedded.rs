@@ -60,16 +60,6 @@ fn read_item(table: &impl ReadableTable<&'static str, &'static [u8]>, key: &Key)
     }
 }
 
-fn holds(condition: Condition, current: Option<&Item>) -> bool {
-    match condition {
-        Condition::None => true,
-        Condition::NotExists => current.is_none(),
-        Condition::Exists => current.is_some(),
-        Condition::Version(v) => current.is_some_and(|i| i.version == v),
-        Condition::AbsentOrExpired(now) => current.is_none_or(|i| !i.is_live(now)),
-    }
-}
-
 fn apply(txn: &redb::WriteTransaction, writes: &[Write]) -> StoreResult<()> {
     let mut items = txn.open_table(ITEMS).map_err(storage)?;
     let mut index = txn.open_table(INDEX).map_err(storage)?;
@@ -79,7 +69,7 @@ fn apply(txn: &redb::WriteTransaction, writes: &[Write]) -> StoreResult<()> {
             Write::Put { item, condition } => (&item.key, *condition),
             Write::Delete { key, condition } | Write::Check { key, condition } => (key, *condition),
         };
-        if !holds(condition, read_item(&items, key)?.as_ref()) {
+        if !condition.holds(read_item(&items, key)?.as_ref()) {
             return Err(StoreError::ConditionFailed);
         }
     }

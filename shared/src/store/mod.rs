@@ -30,6 +30,9 @@ pub enum StoreError {
     BadCursor,
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
+    /// Another transaction was changing one of the items at the same moment; a retry may pass.
+    #[error("a concurrent transaction got in the way: {0}")]
+    Contended(String),
     #[error("a stored item is corrupt: {0}")]
     Corrupt(String),
     #[error("store error: {0}")]
@@ -111,6 +114,19 @@ pub enum Condition {
     /// No live item: none exists, or the one there expired before this time (epoch seconds).
     /// DynamoDB's TTL sweep removes expired items only eventually, often days later.
     AbsentOrExpired(i64),
+}
+
+impl Condition {
+    /// Whether the condition holds on `current`, the item now stored under its key.
+    pub fn holds(self, current: Option<&Item>) -> bool {
+        match self {
+            Condition::None => true,
+            Condition::NotExists => current.is_none(),
+            Condition::Exists => current.is_some(),
+            Condition::Version(v) => current.is_some_and(|i| i.version == v),
+            Condition::AbsentOrExpired(now) => current.is_none_or(|i| !i.is_live(now)),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
