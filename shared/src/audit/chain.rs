@@ -164,7 +164,7 @@ pub async fn commit(store: &Store, cache: &HeadCache, input: AuditInput, change:
             Some(known) => known,
             None => read_head(store, &keys).await?,
         };
-        let event = next_event(&input, &head);
+        let event = next_event(&input, &chain, &head);
         let new_version = head_version.map_or(1, |v| v + 1);
         let mut writes = change.clone();
         writes.extend(event_writes(&keys, &event, head_version)?);
@@ -244,10 +244,7 @@ async fn why_refused(
 /// Whether every condition of `change` holds on the items stored now.
 async fn holds_now(store: &Store, change: &[Write]) -> StoreResult<bool> {
     for write in change {
-        let (key, condition) = match write {
-            Write::Put { item, condition } => (&item.key, *condition),
-            Write::Delete { key, condition } | Write::Check { key, condition } => (key, *condition),
-        };
+        let (key, condition) = write.key_and_condition();
         if condition != Condition::None && !condition.holds(store.get(key).await?.as_ref()) {
             return Ok(false);
         }
@@ -269,11 +266,11 @@ async fn read_head(store: &Store, keys: &ChainKeys) -> StoreResult<(Head, Option
     })
 }
 
-/// The event that follows `head`, hashed onto it.
-fn next_event(input: &AuditInput, head: &Head) -> AuditEvent {
+/// The event that follows `head` on `chain`, hashed onto it.
+fn next_event(input: &AuditInput, chain: &str, head: &Head) -> AuditEvent {
     let mut event = AuditEvent {
         seq: head.seq + 1,
-        tenant: input.tenant.as_ref().map(|t| t.to_string()).unwrap_or_else(|| "platform".into()),
+        tenant: chain.to_string(),
         time: input.time.clone(),
         actor: input.actor.clone(),
         roles: input.roles.clone(),
@@ -291,8 +288,11 @@ fn next_event(input: &AuditInput, head: &Head) -> AuditEvent {
     event
 }
 
+/// How many writes an audit event adds to the transaction of the change it records.
+pub const EVENT_WRITES: usize = 2;
+
 /// The event's put, only if its sequence number is new, and the head's, only if unchanged.
-fn event_writes(keys: &ChainKeys, event: &AuditEvent, head_version: Option<u64>) -> StoreResult<[Write; 2]> {
+fn event_writes(keys: &ChainKeys, event: &AuditEvent, head_version: Option<u64>) -> StoreResult<[Write; EVENT_WRITES]> {
     let json = |value: serde_json::Result<serde_json::Value>| value.map_err(|e| StoreError::Other(e.to_string()));
     let mut item = Item::new(keys.event(event.seq), json(serde_json::to_value(event))?);
     if let Some(index) = keys.index(&event.time, event.seq) {

@@ -7,7 +7,7 @@ use super::envelope::{Binding, Envelope};
 use super::keyservice::{KeyError, KeyService};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::TenantId;
-use crate::store::{Collection, Commit, Condition, Item, QuerySpec, SortRange, Store, StoreError, Write};
+use crate::store::{Collection, Commit, Condition, Item, QuerySpec, SortRange, Store, StoreError, Write, MAX_TRANSACTION_WRITES};
 use crate::tenancy::TenantScope;
 use aws_lc_rs::aead::{LessSafeKey, UnboundKey, AES_256_GCM};
 use data_encoding::BASE64;
@@ -81,10 +81,6 @@ fn aes_key(bytes: &[u8]) -> ApiResult<Arc<LessSafeKey>> {
 fn version_id(v: u32) -> String {
     format!("v{v:06}")
 }
-
-/// Writes DynamoDB takes in one transaction, and those a request's audit event adds to it.
-const TRANSACTION_LIMIT: u32 = 100;
-const AUDIT_WRITES: u32 = 2;
 
 impl Keyring {
     pub fn new(service: Arc<dyn KeyService>) -> Self {
@@ -286,7 +282,8 @@ impl Keyring {
                 .query(QuerySpec {
                     partition: scope.partition(Collection::Key),
                     range: SortRange::All,
-                    limit: TRANSACTION_LIMIT - also.len() as u32 - AUDIT_WRITES,
+                    // Room for `also` and the request's audit event in the last transaction.
+                    limit: (MAX_TRANSACTION_WRITES - also.len() - crate::audit::chain::EVENT_WRITES) as u32,
                     forward: true,
                     start_after: None,
                 })

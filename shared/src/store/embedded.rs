@@ -65,10 +65,7 @@ fn apply(txn: &redb::WriteTransaction, writes: &[Write]) -> StoreResult<()> {
     let mut index = txn.open_table(INDEX).map_err(storage)?;
     // Check every condition before the first change, as a DynamoDB transaction does.
     for w in writes {
-        let (key, condition) = match w {
-            Write::Put { item, condition } => (&item.key, *condition),
-            Write::Delete { key, condition } | Write::Check { key, condition } => (key, *condition),
-        };
+        let (key, condition) = w.key_and_condition();
         if !condition.holds(read_item(&items, key)?.as_ref()) {
             return Err(StoreError::ConditionFailed);
         }

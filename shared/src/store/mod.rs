@@ -136,6 +136,19 @@ pub enum Write {
     Check { key: Key, condition: Condition },
 }
 
+impl Write {
+    /// The item the write touches and the condition it puts on it.
+    pub fn key_and_condition(&self) -> (&Key, Condition) {
+        match self {
+            Write::Put { item, condition } => (&item.key, *condition),
+            Write::Delete { key, condition } | Write::Check { key, condition } => (key, *condition),
+        }
+    }
+}
+
+/// The most writes DynamoDB takes in one transaction.
+pub const MAX_TRANSACTION_WRITES: usize = 100;
+
 /// Which sort keys of a partition a query reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SortRange {
