@@ -275,6 +275,31 @@ async fn the_archive_writes_tenant_prefixed_date_partitioned_json_lines_once() {
     assert_eq!(alpine.objects, [format!("tenants/{tenant}/audit/date={today}/000000000005-000000000005.jsonl")]);
 }
 
+/// One batch read finds every chain's archived position and head, and only a chain with new
+/// events is queried: once, when they fit in a page.
+#[tokio::test]
+async fn the_archive_reads_every_position_at_once_and_queries_only_chains_with_new_events() {
+    use shared::store::counting::{delta, CountingTable};
+    let api = TestApi::start().await;
+    let traveler = api.user("traveler@alpine.demo").clone();
+    let token = api.token(&traveler.email).await;
+    shared::jobs::audit_archive::run(&api.app, 10_000).await.unwrap();
+    api.call("GET", "/v1/me", Some(&token), None).await;
+
+    let counting = Arc::new(CountingTable::new(api.app.store.adapter()));
+    let job = integration_tests::container_on(&api.app, Arc::new(shared::crypto::keyservice::UnavailableKeyService), counting.clone());
+    let before = counting.snapshot();
+    let reports = shared::jobs::audit_archive::run(&job, 10_000).await.unwrap();
+    let requests = delta(&before, &counting.snapshot());
+    let tenant = traveler.tenant_id.clone().unwrap();
+    let archived: Vec<_> = reports.iter().filter(|r| !r.objects.is_empty()).map(|r| r.chain.clone()).collect();
+    assert_eq!(archived, [tenant], "only Alpine had a new event: {reports:?}");
+    assert!(reports.len() >= 3, "the platform's chain and both companies': {reports:?}");
+    // The tenant list, the positions, Alpine's new events; then its archived position.
+    let want = std::collections::BTreeMap::from([("BatchGetItem", 1), ("PutItem", 1), ("Query", 2)]);
+    assert_eq!(requests, want, "{reports:?}");
+}
+
 #[tokio::test]
 async fn the_archive_writes_to_s3_on_moto() {
     use shared::objects::{ObjectStore, S3ObjectStore};

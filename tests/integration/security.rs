@@ -199,6 +199,122 @@ async fn reencryption_in_a_container_with_a_stale_key_version_moves_fields_to_th
     }
 }
 
+/// Two profiles to move after a rotation of Alpine's key: the app, the Alpine scope, and a key
+/// service for another container (the same master key).
+async fn rotated_with_two_profiles() -> (TestApi, shared::tenancy::TenantScope, Arc<dyn KeyService>) {
+    let api = TestApi::start().await;
+    for user in ["traveler@alpine.demo", "executive@alpine.demo"] {
+        let token = api.token(user).await;
+        let (status, _, _) = api.call("PUT", "/v1/me/profile", Some(&token), Some(profile())).await;
+        assert_eq!(status, 200);
+    }
+    let root = api.token("root@platform.demo").await;
+    let tenant = api.user("traveler@alpine.demo").tenant_id.clone().unwrap();
+    let (status, _, _) = api.call("POST", &format!("/v1/tenants/{tenant}/keys/rotate"), Some(&root), None).await;
+    assert_eq!(status, 201);
+    // Alpine's scope, as only an authenticated request can give it.
+    let mut req = shared::http::ApiRequest::default();
+    req.headers.insert("authorization", format!("Bearer {}", api.token("traveler@alpine.demo").await).parse().unwrap());
+    let scope = shared::http::authenticate(&api.app, &req).await.unwrap().tenant_scope(None).unwrap();
+    let keys = LocalKeyRing::open_or_create(&api.data_dir.path().join("data/keys/master.key")).unwrap();
+    (api, scope, Arc::new(keys))
+}
+
+async fn profiles_of(api: &TestApi, scope: &shared::tenancy::TenantScope) -> Vec<shared::store::Item> {
+    let spec = shared::store::QuerySpec {
+        partition: scope.partition(shared::store::Collection::Profile),
+        range: shared::store::SortRange::All,
+        limit: 10,
+        forward: true,
+        start_after: None,
+    };
+    api.app.store.table().query(spec).await.unwrap().items
+}
+
+/// The `v1.<key version>.` prefix of each sealed field of a stored profile.
+fn sealed_versions(item: &shared::store::Item) -> Vec<String> {
+    item.body["sealed"].as_object().unwrap().values().map(|v| v.as_str().unwrap()[..5].to_string()).collect()
+}
+
+/// The key pointer and the progress come in one batch read; a page of re-sealed profiles, the
+/// progress and the end of the pending entry go in one transaction.
+#[tokio::test]
+async fn reencryption_commits_a_page_with_its_progress_in_one_transaction() {
+    use shared::store::counting::{delta, CountingTable};
+    let (api, scope, keys) = rotated_with_two_profiles().await;
+    let counting = Arc::new(CountingTable::new(api.app.store.adapter()));
+    let job = integration_tests::container_on(&api.app, keys, counting.clone());
+    let before = counting.snapshot();
+    let done = shared::jobs::reencrypt::run_pending(&job, 100).await.unwrap();
+    let requests = delta(&before, &counting.snapshot());
+    assert_eq!((done.len(), done[0].reencrypted_fields, done[0].done), (1, 16, true), "{done:?}");
+    // The pending list, the pointer and progress, the profiles, each key version's wrapped key
+    // (this container has none cached), and one commit.
+    let want = std::collections::BTreeMap::from([("BatchGetItem", 1), ("GetItem", 2), ("Query", 2), ("TransactWriteItems", 1)]);
+    assert_eq!(requests, want);
+    assert!(shared::jobs::reencrypt::run_pending(&job, 100).await.unwrap().is_empty(), "nothing left pending");
+    let profiles = profiles_of(&api, &scope).await;
+    assert_eq!(profiles.len(), 2);
+    assert!(profiles.iter().all(|p| sealed_versions(p).iter().all(|v| v == "v1.2.")), "{profiles:?}");
+}
+
+/// Writes a profile as its owner would, just before the job's first transaction of more than
+/// one write reaches the table.
+struct OwnerWritesFirst {
+    inner: Arc<dyn shared::store::Table>,
+    done: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl shared::store::Table for OwnerWritesFirst {
+    async fn get(&self, key: &shared::store::Key) -> shared::store::StoreResult<Option<shared::store::Item>> {
+        self.inner.get(key).await
+    }
+    async fn get_many(&self, keys: &[shared::store::Key]) -> shared::store::StoreResult<Vec<Option<shared::store::Item>>> {
+        self.inner.get_many(keys).await
+    }
+    async fn put(&self, item: shared::store::Item, condition: shared::store::Condition) -> shared::store::StoreResult<()> {
+        self.inner.put(item, condition).await
+    }
+    async fn delete(&self, key: &shared::store::Key, condition: shared::store::Condition) -> shared::store::StoreResult<()> {
+        self.inner.delete(key, condition).await
+    }
+    async fn query(&self, spec: shared::store::QuerySpec) -> shared::store::StoreResult<shared::store::RawPage> {
+        self.inner.query(spec).await
+    }
+    async fn transact(&self, writes: Vec<shared::store::Write>) -> shared::store::StoreResult<()> {
+        if writes.len() > 1 && !self.done.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            if let Some(shared::store::Write::Put { item, .. }) = writes.first() {
+                let mut mine = self.inner.get(&item.key).await?.unwrap();
+                mine.version += 1;
+                self.inner.put(mine, shared::store::Condition::None).await?;
+            }
+        }
+        self.inner.transact(writes).await
+    }
+}
+
+/// A profile its owner changed while the job re-sealed it is skipped (its writer sealed it
+/// anew); the rest of the page still moves, and the progress still ends the job.
+#[tokio::test]
+async fn reencryption_skips_a_profile_changed_meanwhile_and_moves_the_others() {
+    let (api, scope, keys) = rotated_with_two_profiles().await;
+    let table = Arc::new(OwnerWritesFirst { inner: api.app.store.adapter(), done: Default::default() });
+    let job = integration_tests::container_on(&api.app, keys, table);
+    let done = shared::jobs::reencrypt::run_pending(&job, 100).await.unwrap();
+    assert_eq!((done[0].reencrypted_fields, done[0].skipped_changed, done[0].done), (8, 1, true), "{done:?}");
+    assert!(shared::jobs::reencrypt::run_pending(&job, 100).await.unwrap().is_empty(), "nothing left pending");
+    let progress = shared::jobs::reencrypt::progress(&api.app, &scope).await.unwrap().unwrap();
+    assert_eq!((progress.reencrypted_fields, progress.skipped_changed, progress.done), (8, 1, true));
+    let mut versions: Vec<Vec<String>> = profiles_of(&api, &scope).await.iter().map(sealed_versions).collect();
+    versions.sort();
+    assert_eq!(
+        versions,
+        [vec!["v1.1.".to_string(); 8], vec!["v1.2.".to_string(); 8]],
+        "one profile moved, the changed one left to its writer"
+    );
+}
+
 #[tokio::test]
 async fn offboarding_destroys_the_keys_and_leaves_ciphertext_unreadable() {
     let api = TestApi::start().await;

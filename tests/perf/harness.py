@@ -32,6 +32,7 @@ import shlex
 import signal
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -149,6 +150,36 @@ def stripped_size(binary: Path) -> int:
         shutil.copyfile(binary, copy)
         subprocess.run([strip, str(copy)], check=True, capture_output=True)
         return os.path.getsize(copy)
+
+
+def code_sections_kb(binary: Path) -> dict[str, int]:
+    """Sizes of the code sections of an ELF64 binary (`.text`, and `.text.hot` where
+    functions/build.rs laid the code that runs out together), from its section headers."""
+    data = binary.read_bytes()
+    if data[:5] != b"\x7fELF\x02":
+        return {}
+    order = "<" if data[5] == 1 else ">"
+    shoff, = struct.unpack_from(order + "Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from(order + "HHH", data, 0x3A)
+    headers = [struct.unpack_from(order + "IIQQQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    names_at = headers[shstrndx][4]
+    sizes = {}
+    for name_offset, _kind, _flags, _addr, _offset, size in headers:
+        name = data[names_at + name_offset : data.index(b"\0", names_at + name_offset)].decode()
+        if name in (".text", ".text.hot"):
+            sizes[name] = round(size / 1024)
+    return sizes
+
+
+# Below this share of the code in `.text.hot`, hot-text.txt has stopped matching the build (a
+# change of symbol mangling, say); recorded, it is 40-50%.
+HOT_TEXT_FLOOR = 0.25
+
+
+def hot_text_share(result: dict) -> float:
+    sizes = result.get("code_kb", {})
+    total = sizes.get(".text", 0) + sizes.get(".text.hot", 0)
+    return sizes.get(".text.hot", 0) / total if total else 0.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -726,6 +757,7 @@ def measure(
         env |= world.config_env(name)
     env |= extra_env or {}
     result["size_bytes"] = stripped_size(binary)
+    result["code_kb"] = code_sections_kb(binary)
     stderr_path = logdir / f"{name}.log"
     mark0 = proxy.mark()
     first = api.submit(first_event)  # queued before start, as for a cold invoke
@@ -1017,6 +1049,11 @@ def main(argv=None) -> int:
     ap.add_argument("--bin-dir", help="use the binaries in this directory (functions, bare, platform-admin); implies --no-build")
     ap.add_argument("--require-2xx", action="store_true", help="fail unless every answer of every function is 2xx")
     ap.add_argument(
+        "--require-hot-text",
+        action="store_true",
+        help=f"fail unless every function has at least {HOT_TEXT_FLOOR:.0%} of its code in .text.hot (functions/hot-text.txt)",
+    )
+    ap.add_argument(
         "--launch-prefix",
         default="",
         help="start each measured run under this command, a profiler such as "
@@ -1093,6 +1130,11 @@ def main(argv=None) -> int:
     failed = [r["function"] for r in results if r.get("error")]
     if args.require_2xx:
         failed += [r["function"] for r in results if not all(is_success(k) for k in r.get("statuses", {}))]
+    if args.require_hot_text:
+        for r in results:
+            if r["function"] not in (BARE, BARE_SDK) and "code_kb" in r and hot_text_share(r) < HOT_TEXT_FLOOR:
+                log(f"{r['function']}: {hot_text_share(r):.0%} of its code in .text.hot {r['code_kb']}: record functions/hot-text.txt anew")
+                failed.append(r["function"])
     if failed:
         log(f"FAILED: {', '.join(sorted(set(failed)))}")
         return 1

@@ -17,4 +17,4 @@ PERF_BARE_BIN="$root/target/perf-quick/bare" PERF_FUNCTION_BIN="$root/target/per
 .venv/bin/python tests/perf/test_moto_server.py
 
 .venv/bin/python tests/perf/harness.py --quick --profile perf-quick \
-    --functions health,me,users-list --require-2xx --out bench-results/quick
+    --functions health,me,users-list --require-2xx --require-hot-text --out bench-results/quick

@@ -507,23 +507,35 @@ class LaunchPrefixTest(unittest.TestCase):
             self.assertGreater(result["peak_rss_kb"], 0)
 
 
-class CallgrindOrderTest(unittest.TestCase):
-    def test_functions_come_once_in_the_order_first_reached_callees_included(self):
-        import callgrind_order
+class CallgrindReadingTest(unittest.TestCase):
+    def test_functions_come_once_in_file_order_callees_included_addresses_left_out_of_the_listing(self):
+        import hot_text
 
-        out = [
-            "ob=(1) /tmp/me\n",
-            "fn=(1) main\n",
-            "cfn=(2) _ZN6shared6lambda5start17h0E\n",
-            "calls=1 0\n",
-            "fn=(2)\n",
-            "cfn=(3) 0x000000000001ab70\n",
-            "cfn=(4) _ZN6shared4http3run17h1E\n",
-            "fn=(1)\n",
-            "cfn=(2)\n",
-            "fn=(5) _ZN6shared6lambda5start17h0E\n",
-        ]
-        self.assertEqual(callgrind_order.executed_in_order(out), ["main", "_ZN6shared6lambda5start17h0E", "_ZN6shared4http3run17h1E"])
+        out = "".join(
+            [
+                "cmd:  /tmp/me\n",
+                "ob=(1) /tmp/me\n",
+                "fn=(1) main\n",
+                "cfn=(2) _ZN6shared6lambda5start17h0123456789abcdefE\n",
+                "calls=1 0\n",
+                "fn=(2)\n",
+                "cfn=(3) 0x000000000001ab70\n",
+                "cfn=(4) _ZN6shared4http3run17h1E\n",
+                "fn=(1)\n",
+                "fn=(5) _ZN6shared6lambda5start17h0123456789abcdefE\n",
+            ]
+        )
+        with tempfile.NamedTemporaryFile("w", suffix=".cg") as f:
+            f.write(out)
+            f.flush()
+            binary, names = hot_text.functions_run(Path(f.name))
+        self.assertEqual(binary, "/tmp/me")
+        self.assertEqual(names, ["main", "_ZN6shared6lambda5start17h0123456789abcdefE", "0x000000000001ab70", "_ZN6shared4http3run17h1E"])
+        listing = hot_text.listing([hot_text.without_hashes(n) for n in names[:2]], ["*-aesni-x86_64.o"])
+        self.assertEqual(
+            [line for line in listing.splitlines() if not line.startswith("#")],
+            ["text main", "text _ZN6shared6lambda5start17h*E", "object *-aesni-x86_64.o"],
+        )
 
 
 class CoveredTimeTest(unittest.TestCase):
@@ -532,6 +544,38 @@ class CoveredTimeTest(unittest.TestCase):
         self.assertAlmostEqual(scenarios.covered_seconds([(0.0, 1.0), (2.0, 3.0)]), 2.0)
         # Two reads sent together, one inside the other, one overlapping the end.
         self.assertAlmostEqual(scenarios.covered_seconds([(0.0, 1.0), (0.2, 0.8), (0.5, 1.5)]), 1.5)
+
+
+class HotTextTest(unittest.TestCase):
+    """functions/hot-text.txt names the code that runs without the hashes of the build recorded,
+    and release links of the functions lay it out in `.text.hot` (functions/build.rs)."""
+
+    def test_patterns_leave_out_crate_and_instance_hashes(self):
+        import hot_text
+
+        cases = {
+            "_ZN9hashbrown3raw21RawTable$LT$T$C$A$GT$14reserve_rehash17h87e4e69d466695d5E": (
+                "_ZN9hashbrown3raw21RawTable$LT$T$C$A$GT$14reserve_rehash17h*E"
+            ),
+            "_RNvNtNtCsjrHSEGnQ3l9_3std6thread7current12init_current": "_RNvNtNtCs*_3std6thread7current12init_current",
+            "_RNvXNtNtCsgEmfK2I1SDS_4core3str6traitseNtNtB6_3cmp3Ord3cmp.7271": "_RNvXNtNtCs*_4core3str6traitseNtNtB6_3cmp3Ord3cmp",
+            "aws_lc_0_47_0_EVP_PKEY_up_ref": "aws_lc_*_EVP_PKEY_up_ref",
+            "rand_bytes_impl": "rand_bytes_impl",
+        }
+        for symbol, pattern in cases.items():
+            self.assertEqual(hot_text.without_hashes(symbol), pattern)
+        self.assertEqual(len(hot_text.without_hashes("_ZN4core3ptr" + "x" * 500)), hot_text.LONGEST_PATTERN)
+
+    def test_a_release_function_has_its_running_code_in_text_hot_and_bare_has_none(self):
+        import harness
+
+        function = require_binary(self, "PERF_FUNCTION_BIN", "health", "cargo build --profile perf-quick -p functions --bin health")
+        if function.parent.name == "debug":
+            self.skipTest("debug builds are not laid out")
+        sizes = harness.code_sections_kb(function)
+        self.assertGreaterEqual(harness.hot_text_share({"code_kb": sizes}), harness.HOT_TEXT_FLOOR, sizes)
+        bare = require_binary(self, "PERF_BARE_BIN", "bare", BARE_BUILD)
+        self.assertNotIn(".text.hot", harness.code_sections_kb(bare))
 
 
 class PlatformInitErrorTest(unittest.TestCase):

@@ -239,8 +239,18 @@ pub async fn embedded_app(
 /// Another container of the same deployment: the same table, secrets, objects and clock, its
 /// own caches, and the key service given (a fresh one, or one that fails closed).
 pub fn another_container(app: &shared::app::App, keys: Arc<dyn shared::crypto::KeyService>) -> shared::app::App {
+    container_on(app, keys, app.store.adapter())
+}
+
+/// Another container (see [`another_container`]) reaching the table through `table`: one that
+/// wraps the app's to count its requests, or to interfere as a concurrent writer would.
+pub fn container_on(
+    app: &shared::app::App,
+    keys: Arc<dyn shared::crypto::KeyService>,
+    table: Arc<dyn shared::store::Table>,
+) -> shared::app::App {
     let ports = shared::app::Ports {
-        store: app.store.clone(),
+        store: shared::store::Store::new(table),
         secrets: app.secrets.clone(),
         keys,
         alerts: Arc::new(shared::alerts::LocalAlertSink::log_only()),

@@ -60,6 +60,13 @@ pub struct Head {
     hash: String,
 }
 
+impl Head {
+    /// The sequence number of the chain's last event.
+    pub(crate) fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
 /// Where a chain lives: a tenant's partition, or the platform's.
 pub(crate) enum ChainKeys {
     Tenant(TenantScope),
@@ -74,7 +81,7 @@ impl ChainKeys {
         }
     }
 
-    fn head(&self) -> Key {
+    pub(crate) fn head(&self) -> Key {
         self.event_id(HEAD)
     }
 

@@ -7,7 +7,7 @@ use super::envelope::{Binding, Envelope};
 use super::keyservice::{KeyError, KeyService};
 use crate::error::{ApiError, ApiResult};
 use crate::ids::TenantId;
-use crate::store::{Collection, Commit, Condition, Item, QuerySpec, SortRange, Store, StoreError, Write, MAX_TRANSACTION_WRITES};
+use crate::store::{Collection, Commit, Condition, Item, Key, QuerySpec, SortRange, Store, StoreError, Write, MAX_TRANSACTION_WRITES};
 use crate::tenancy::TenantScope;
 use aws_lc_rs::aead::{LessSafeKey, UnboundKey, AES_256_GCM};
 use data_encoding::BASE64;
@@ -238,10 +238,17 @@ impl Keyring {
 
     /// The tenant's current key version, if it has any keys.
     pub async fn current(&self, store: &Store, scope: &TenantScope) -> ApiResult<Option<u32>> {
-        Ok(match store.get(&scope.key(Collection::Key, CURRENT)).await? {
-            Some(item) => Some(item.decode::<CurrentPointer>()?.version),
-            None => None,
-        })
+        store.get(&Self::current_key(scope)).await?.map(|item| Self::current_of(&item)).transpose()
+    }
+
+    /// Where a tenant's current key version is recorded, for a caller that reads it with others.
+    pub fn current_key(scope: &TenantScope) -> Key {
+        scope.key(Collection::Key, CURRENT)
+    }
+
+    /// The current version that item (read at [`Keyring::current_key`]) records.
+    pub fn current_of(item: &Item) -> ApiResult<u32> {
+        Ok(item.decode::<CurrentPointer>()?.version)
     }
 
     /// Makes a new key version current, committing `also(version)`'s writes with it; old

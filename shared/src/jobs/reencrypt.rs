@@ -55,11 +55,6 @@ fn progress_item(scope: &TenantScope, progress: &Progress) -> ApiResult<Item> {
     Ok(Item::new(scope.key(Collection::Job, STATE_ID), serde_json::to_value(progress).map_err(|e| ApiError::Internal(e.to_string()))?))
 }
 
-async fn save(app: &App, scope: &TenantScope, progress: &Progress) -> ApiResult<()> {
-    app.store.put(progress_item(scope, progress)?, Condition::None).await?;
-    Ok(())
-}
-
 /// Runs every pending re-encryption for at most `budget` profiles in all; returns progress.
 pub async fn run_pending(app: &App, budget: u64) -> ApiResult<Vec<Progress>> {
     let page = app
@@ -79,12 +74,8 @@ pub async fn run_pending(app: &App, budget: u64) -> ApiResult<Vec<Progress>> {
         let Ok(tenant) = TenantId::parse(item.key.sk()) else {
             continue;
         };
-        let scope = TenantScope::trusted(tenant.clone());
-        let p = run_tenant(app, &scope, left).await?;
+        let p = run_tenant(app, &TenantScope::trusted(tenant), left).await?;
         left = left.saturating_sub(p.scanned);
-        if p.done {
-            app.store.table().delete(&platform::reencrypt_pending(&tenant), Condition::None).await?;
-        }
         out.push(p);
         if left == 0 {
             break;
@@ -93,12 +84,20 @@ pub async fn run_pending(app: &App, budget: u64) -> ApiResult<Vec<Progress>> {
     Ok(out)
 }
 
-/// Moves up to `budget` more profiles of one tenant to its current key version.
+/// Moves up to `budget` more profiles of one tenant to its current key version. Each page's
+/// re-sealed profiles, the progress and, on the last page, the end of the pending entry are one
+/// transaction: progress never runs ahead of the data or behind it.
 pub async fn run_tenant(app: &App, scope: &TenantScope, budget: u64) -> ApiResult<Progress> {
-    let Some(current) = app.keyring.current(&app.store, scope).await? else {
-        return Ok(Progress { tenant_id: scope.tenant_id().to_string(), done: true, ..Default::default() });
+    let progress_key = scope.key(Collection::Job, STATE_ID);
+    let [pointer, stored] = <[_; 2]>::try_from(app.store.get_many(&[Keyring::current_key(scope), progress_key]).await?)
+        .map_err(|_| ApiError::Internal("a batch read of two keys answered otherwise".into()))?;
+    let Some(current) = pointer.map(|item| Keyring::current_of(&item)).transpose()? else {
+        // No key (an offboarded tenant): nothing is left to move.
+        let p = Progress { tenant_id: scope.tenant_id().to_string(), done: true, ..Default::default() };
+        app.store.table().delete(&platform::reencrypt_pending(scope.tenant_id()), Condition::None).await?;
+        return Ok(p);
     };
-    let mut p = progress(app, scope).await?.unwrap_or_default();
+    let mut p: Progress = stored.map(|item| item.decode()).transpose()?.unwrap_or_default();
     if p.target_version != current {
         p = Progress { tenant_id: scope.tenant_id().to_string(), target_version: current, ..Default::default() };
     }
@@ -113,24 +112,81 @@ pub async fn run_tenant(app: &App, scope: &TenantScope, budget: u64) -> ApiResul
             start_after: p.cursor.clone(),
         };
         let page = app.store.table().query(spec).await?;
+        let mut resealed = Vec::new();
         for item in &page.items {
             p.scanned += 1;
             scanned_now += 1;
-            reencrypt_item(app, scope, item, current, &mut p).await?;
+            if let Some(update) = reseal(app, scope, item, current, &mut p).await? {
+                resealed.push(update);
+            }
         }
         p.cursor = page.last;
         p.done = p.cursor.is_none();
-        save(app, scope, &p).await?;
+        save_page(app, scope, resealed, &mut p).await?;
     }
     tracing::info!(event = "reencrypt_progress", tenant = %scope.tenant_id(), target = p.target_version, scanned = p.scanned, reencrypted = p.reencrypted_fields, done = p.done, "re-encryption progress");
     Ok(p)
 }
 
-async fn reencrypt_item(app: &App, scope: &TenantScope, item: &Item, current: u32, p: &mut Progress) -> ApiResult<()> {
+/// A profile re-sealed under the current version, and how many of its fields moved.
+struct Resealed {
+    item: Item,
+    fields: u64,
+}
+
+impl Resealed {
+    /// The write that replaces the profile unless someone changed it since it was read.
+    fn write(&self) -> Write {
+        let mut item = self.item.clone();
+        item.version += 1;
+        Write::Put { item, condition: Condition::Version(self.item.version) }
+    }
+}
+
+/// Commits a page: its re-sealed profiles with the progress in one transaction. A profile
+/// changed meanwhile fails it; then each profile is written alone (a changed one is skipped,
+/// since its writer sealed it again anyway) and the progress after them.
+async fn save_page(app: &App, scope: &TenantScope, resealed: Vec<Resealed>, p: &mut Progress) -> ApiResult<()> {
+    let moved: u64 = resealed.iter().map(|r| r.fields).sum();
+    let mut writes: Vec<Write> = resealed.iter().map(Resealed::write).collect();
+    let mut all = p.clone();
+    all.reencrypted_fields += moved;
+    writes.extend(progress_writes(scope, &all)?);
+    match app.store.transact(writes).await {
+        Ok(()) => {
+            *p = all;
+            return Ok(());
+        }
+        Err(StoreError::ConditionFailed) if !resealed.is_empty() => {}
+        Err(e) => return Err(e.into()),
+    }
+    for r in &resealed {
+        match app.store.transact(vec![r.write()]).await {
+            Ok(()) => p.reencrypted_fields += r.fields,
+            Err(StoreError::ConditionFailed) => p.skipped_changed += 1,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    app.store.transact(progress_writes(scope, p)?).await?;
+    Ok(())
+}
+
+/// The progress, and once done the end of the tenant's pending entry.
+fn progress_writes(scope: &TenantScope, p: &Progress) -> ApiResult<Vec<Write>> {
+    let mut writes = vec![Write::Put { item: progress_item(scope, p)?, condition: Condition::None }];
+    if p.done {
+        writes.push(Write::Delete { key: platform::reencrypt_pending(scope.tenant_id()), condition: Condition::None });
+    }
+    Ok(writes)
+}
+
+/// Opens the profile's fields sealed under older versions and seals them under `current`;
+/// `None` when none was older (or none could be opened: those are counted as failed).
+async fn reseal(app: &App, scope: &TenantScope, item: &Item, current: u32, p: &mut Progress) -> ApiResult<Option<Resealed>> {
     let mut profile: StoredProfile = item.decode()?;
     let item_ref = format!("PROFILE/{}", profile.user_id);
     let now = app.clock.now();
-    let mut changed = 0;
+    let mut fields = 0;
     for (field, sealed) in profile.sealed.iter_mut() {
         if Keyring::version_of(sealed).is_some_and(|v| v >= current) {
             continue;
@@ -138,7 +194,7 @@ async fn reencrypt_item(app: &App, scope: &TenantScope, item: &Item, current: u3
         match app.keyring.open(&app.store, scope, &item_ref, field, sealed, now).await {
             Ok(plain) => {
                 *sealed = app.keyring.seal_with(&app.store, scope, current, &item_ref, field, &plain, now).await?;
-                changed += 1;
+                fields += 1;
             }
             Err(e) => {
                 tracing::error!(event = "reencrypt_field_failed", tenant = %scope.tenant_id(), field = %field, error = ?e, "a sealed field could not be re-encrypted");
@@ -146,17 +202,12 @@ async fn reencrypt_item(app: &App, scope: &TenantScope, item: &Item, current: u3
             }
         }
     }
-    if changed == 0 {
-        return Ok(());
+    if fields == 0 {
+        return Ok(None);
     }
-    let mut updated = item.clone();
-    updated.body = serde_json::to_value(&profile).map_err(|e| ApiError::Internal(e.to_string()))?;
-    match app.store.update(updated).await {
-        Ok(_) => p.reencrypted_fields += changed,
-        Err(StoreError::ConditionFailed) => p.skipped_changed += 1,
-        Err(e) => return Err(e.into()),
-    }
-    Ok(())
+    let mut item = item.clone();
+    item.body = serde_json::to_value(&profile).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Some(Resealed { item, fields }))
 }
 
 /// The whole `main` of the `keys-reencrypt` function, run on a schedule: works through the

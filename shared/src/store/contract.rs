@@ -32,6 +32,7 @@ pub async fn run_all(table: Arc<dyn Table>) -> Vec<(&'static str, Check)> {
     vec![
         ("put_then_get_round_trips", put_then_get_round_trips(&store).await),
         ("parts_of_a_body_read_alone", parts_of_a_body_read_alone(&store).await),
+        ("a_batch_read_answers_in_key_order", a_batch_read_answers_in_key_order(&store).await),
         ("not_exists_condition_refuses_overwrite", not_exists_condition_refuses_overwrite(&store).await),
         ("stale_version_changes_nothing", stale_version_changes_nothing(&store).await),
         ("conditional_delete", conditional_delete(&store).await),
@@ -77,6 +78,24 @@ async fn parts_of_a_body_read_alone(store: &Store) -> Check {
     ensure!(none.map(|i| i.version) == Some(item.version), "the item's version must come with any part");
     let missing = store.get_parts(&scope.key(Collection::Contract, "missing"), &[BodyPart::Field("traveler_id")]).await.map_err(err)?;
     ensure!(missing.is_none(), "missing item found: {missing:?}");
+    Ok(())
+}
+
+async fn a_batch_read_answers_in_key_order(store: &Store) -> Check {
+    let (scope, other) = (fresh_scope(), fresh_scope());
+    let a = Item::new(scope.key(Collection::Contract, "a"), json!({"n": 1}));
+    let b = Item::new(other.key(Collection::Contract, "b"), json!({"n": 2, "nested": {"x": [true]}}));
+    store.put(a.clone(), Condition::NotExists).await.map_err(err)?;
+    store.put(b.clone(), Condition::NotExists).await.map_err(err)?;
+    let missing = scope.key(Collection::Contract, "missing");
+    // Two partitions, a key twice, an absent key: answered in the order asked.
+    let keys = [b.key.clone(), missing.clone(), a.key.clone(), b.key.clone()];
+    let got = store.get_many(&keys).await.map_err(err)?;
+    let want = vec![Some(b.clone()), None, Some(a.clone()), Some(b.clone())];
+    ensure!(got == want, "batch read {got:?}, wanted {want:?}");
+    ensure!(store.get_many(&[]).await.map_err(err)?.is_empty(), "an empty batch read found something");
+    let too_many: Vec<_> = (0..=super::MAX_BATCH_GET).map(|i| scope.key(Collection::Contract, &format!("k{i}"))).collect();
+    ensure!(store.get_many(&too_many).await.is_err(), "a batch over {} keys was read", super::MAX_BATCH_GET);
     Ok(())
 }
 

@@ -38,6 +38,10 @@ impl Table for CountingTable {
         self.count("GetItem");
         self.inner.get_parts(key, parts).await
     }
+    async fn get_many(&self, keys: &[Key]) -> StoreResult<Vec<Option<Item>>> {
+        self.count("BatchGetItem");
+        self.inner.get_many(keys).await
+    }
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
         self.count("PutItem");
         self.inner.put(item, condition).await

@@ -5,11 +5,16 @@ use super::keys::INDEX_NAME;
 use super::{BodyPart, Condition, IndexKey, Item, Key, QuerySpec, RawPage, SortRange, StoreError, StoreResult, Table, Write};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 use std::collections::HashMap;
+use std::time::Duration;
 
 type Attrs = HashMap<String, AttributeValue>;
+
+/// How often a batch read asks again for the keys DynamoDB left unprocessed (it does so under
+/// throttling), waiting 25 ms, then 50, 100...; then the read fails as unavailable.
+const BATCH_GET_RETRIES: u32 = 5;
 
 pub struct DynamoTable {
     client: Client,
@@ -219,6 +224,43 @@ impl Table for DynamoTable {
                 from_attrs(attrs)
             })
             .transpose()
+    }
+
+    async fn get_many(&self, keys: &[Key]) -> StoreResult<Vec<Option<Item>>> {
+        // BatchGetItem refuses a key given twice, and answers in no particular order.
+        let mut wanted: Vec<Attrs> = Vec::with_capacity(keys.len());
+        for key in keys {
+            let attrs = key_attrs(key);
+            if !wanted.contains(&attrs) {
+                wanted.push(attrs);
+            }
+        }
+        let mut found: HashMap<(String, String), Item> = HashMap::with_capacity(wanted.len());
+        let mut attempt = 0;
+        while !wanted.is_empty() {
+            if attempt > 0 {
+                if attempt > BATCH_GET_RETRIES {
+                    return Err(StoreError::Unavailable(format!(
+                        "{} keys still unprocessed after {BATCH_GET_RETRIES} retries",
+                        wanted.len()
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(25 << (attempt - 1))).await;
+            }
+            attempt += 1;
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut wanted)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Other(e.to_string()))?;
+            let out = self.client.batch_get_item().request_items(&self.table, request).send().await.map_err(sdk_error)?;
+            for attrs in out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+                let item = from_attrs(attrs)?;
+                found.insert((item.key.pk().to_string(), item.key.sk().to_string()), item);
+            }
+            wanted = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys).unwrap_or_default();
+        }
+        Ok(keys.iter().map(|key| found.get(&(key.pk().to_string(), key.sk().to_string())).cloned()).collect())
     }
 
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {

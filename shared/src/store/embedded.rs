@@ -130,6 +130,16 @@ impl Table for EmbeddedTable {
         .await
     }
 
+    async fn get_many(&self, keys: &[Key]) -> StoreResult<Vec<Option<Item>>> {
+        let keys = keys.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(storage)?;
+            let items = txn.open_table(ITEMS).map_err(storage)?;
+            keys.iter().map(|key| read_item(&items, key)).collect()
+        })
+        .await
+    }
+
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()> {
         self.blocking(move |db| write_txn(db, vec![Write::Put { item, condition }])).await
     }

@@ -148,6 +148,8 @@ impl Write {
 
 /// The most writes DynamoDB takes in one transaction.
 pub const MAX_TRANSACTION_WRITES: usize = 100;
+/// Most keys one [`Table::get_many`] reads (DynamoDB's BatchGetItem takes 100).
+pub const MAX_BATCH_GET: usize = 100;
 
 /// Which sort keys of a partition a query reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,6 +196,17 @@ pub trait Table: Send + Sync {
     /// anyway may project after reading it.
     async fn get_parts(&self, key: &Key, parts: &[BodyPart<'_>]) -> StoreResult<Option<Item>> {
         Ok(self.get(key).await?.map(|item| item.project(parts)))
+    }
+    /// The items of `keys` in their order, `None` where absent, read in one request where the
+    /// adapter can (DynamoDB's BatchGetItem, strongly consistent): a job that needs a few items
+    /// of several partitions pays one round trip, not one each. At most [`MAX_BATCH_GET`] keys;
+    /// a key given twice is read once.
+    async fn get_many(&self, keys: &[Key]) -> StoreResult<Vec<Option<Item>>> {
+        let mut items = Vec::with_capacity(keys.len());
+        for key in keys {
+            items.push(self.get(key).await?);
+        }
+        Ok(items)
     }
     async fn put(&self, item: Item, condition: Condition) -> StoreResult<()>;
     async fn delete(&self, key: &Key, condition: Condition) -> StoreResult<()>;
@@ -256,8 +269,21 @@ impl Store {
         self.table.as_ref()
     }
 
+    /// The adapter itself, to wrap in another (a counting or interfering table in tests).
+    pub fn adapter(&self) -> Arc<dyn Table> {
+        self.table.clone()
+    }
+
     pub async fn get(&self, key: &Key) -> StoreResult<Option<Item>> {
         self.table.get(key).await
+    }
+
+    /// The items of `keys`, in their order (see [`Table::get_many`]).
+    pub async fn get_many(&self, keys: &[Key]) -> StoreResult<Vec<Option<Item>>> {
+        if keys.len() > MAX_BATCH_GET {
+            return Err(StoreError::Other(format!("{} keys in one batch read; at most {MAX_BATCH_GET}", keys.len())));
+        }
+        self.table.get_many(keys).await
     }
 
     /// The item unless it has expired by `now` (epoch seconds): an expired item that the TTL

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Records which code the functions run and writes functions/hot-text.txt, the layout release links
+# use (functions/build.rs): builds every function with symbols (target/symbols), runs the harness
+# over all of them under callgrind (20 warm invocations each), and turns what ran into section
+# patterns without build hashes (tests/perf/hot_text.py). Needs valgrind and binutils; about 25
+# minutes on 2 cores. Run it after a change of dependencies or of a hot path, then measure
+# (tests/perf/README.md, "Code layout"). The callgrind outputs stay in
+# target/symbols/hot-text-recording; `--listing-only` writes the listing from them again.
+#
+# Usage: bash tests/perf/record-hot-text.sh [--listing-only] [FUNCTIONS]     (default: all)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+export CARGO_TARGET_DIR="$root/target/symbols" CARGO_PROFILE_RELEASE_STRIP=false CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
+recording="$CARGO_TARGET_DIR/hot-text-recording"
+
+if [ "${1:-}" = --listing-only ]; then
+    shift
+else
+    command -v valgrind >/dev/null || { echo "record-hot-text: valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
+    bash scripts/pytools.sh
+    rm -rf "$recording" && mkdir -p "$recording"
+    .venv/bin/python tests/perf/harness.py --functions "${1:-all}" --warm 20 --require-2xx --out "$recording/results" \
+        --launch-prefix "valgrind --tool=callgrind --demangle=no --callgrind-out-file=$recording/callgrind.%p"
+fi
+
+# The yardsticks are measured too; their code is not the functions'.
+mapfile -t outputs < <(grep -L -E '^cmd: .*/(bare|bare-sdk)$' "$recording"/callgrind.*)
+mapfile -t archives < <(ls "$CARGO_TARGET_DIR"/release/build/aws-lc-sys-*/out/libaws_lc_*_crypto.a)
+args=()
+for a in "${archives[@]}"; do args+=(--archive "$a"); done
+python3 tests/perf/hot_text.py "${args[@]}" "${outputs[@]}" > functions/hot-text.txt
+echo "record-hot-text: wrote functions/hot-text.txt from ${#outputs[@]} runs"
