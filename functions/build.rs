@@ -1,40 +1,110 @@
-//! Release links on Linux lay the code the functions run together: `hot-text.txt` (written by
-//! `tests/perf/record-hot-text.sh`) becomes a linker script that puts those functions in a
-//! section `.text.hot` before the rest of the code, so a container maps about half the pages of
-//! code it would otherwise (tests/perf/README.md, "Code layout"). Debug builds link as usual.
+//! Release links on Linux lay the code each function runs together: `hot-text.txt` (written by
+//! `tests/perf/record-hot-text.sh`) becomes one linker script per binary that puts the functions
+//! that binary ran in a section `.text.hot` before the rest of the code, so a container maps
+//! about half the pages of code it would otherwise (tests/perf/README.md, "Code layout"). Debug
+//! builds link as usual.
 
+use std::collections::BTreeMap;
 use std::error::Error;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let listing = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("hot-text.txt");
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
+    let listing = manifest.join("hot-text.txt");
     println!("cargo::rerun-if-changed={}", listing.display());
+    println!("cargo::rerun-if-changed={}", manifest.join("src/bin").display());
     let release = std::env::var("PROFILE").is_ok_and(|p| p == "release");
     let linux = std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux");
     if !(release && linux) {
         return Ok(());
     }
-    let script = linker_script(&std::fs::read_to_string(&listing)?)?;
-    let path = PathBuf::from(std::env::var("OUT_DIR")?).join("hot-text.ld");
-    std::fs::write(&path, script)?;
-    // INSERT BEFORE keeps the linker's default layout for everything else; lld (rustc's default
-    // on x86_64 Linux, and zig's, which cargo-lambda links with) and GNU ld read it alike.
-    println!("cargo::rustc-link-arg-bins=-Wl,-T,{}", path.display());
+    let listing = Listing::parse(&std::fs::read_to_string(&listing)?)?;
+    let out = PathBuf::from(std::env::var("OUT_DIR")?);
+    for binary in binaries(&manifest.join("src/bin"))? {
+        let path = out.join(format!("hot-text-{binary}.ld"));
+        std::fs::write(&path, listing.linker_script(&binary)?)?;
+        // INSERT BEFORE keeps the linker's default layout for everything else; lld (rustc's
+        // default on x86_64 Linux, and zig's, which cargo-lambda links with) and GNU ld read it
+        // alike.
+        println!("cargo::rustc-link-arg-bin={binary}=-Wl,-T,{}", path.display());
+    }
     Ok(())
 }
 
-fn linker_script(listing: &str) -> Result<String, Box<dyn Error>> {
-    let mut script = String::from("SECTIONS\n{\n  .text.hot : {\n");
-    for line in listing.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
-        match line.split_once(' ') {
-            // One description per function, so the linker keeps the listing's order. Cold
-            // functions are in `.text.unlikely.*`, C constructors in `.text.startup.*`.
-            Some(("text", p)) => writeln!(script, "    *(.text.{p}* .text.unlikely.{p}* .text.startup.{p}*)")?,
-            Some(("object", o)) => writeln!(script, "    {o}(.text)")?,
-            _ => return Err(format!("hot-text.txt: not `text P` or `object O`: {line}").into()),
+/// The binaries of `src/bin/`, by name.
+fn binaries(dir: &Path) -> Result<Vec<String>, Box<dyn Error>> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                names.push(stem.to_string());
+            }
         }
     }
-    script.push_str("  }\n}\nINSERT BEFORE .text;\n");
-    Ok(script)
+    Ok(names)
+}
+
+/// `hot-text.txt`: the input section descriptions of the code that ran, in layout order, and
+/// which of them each function ran.
+struct Listing {
+    entries: Vec<String>,
+    shares: BTreeMap<String, Vec<usize>>,
+}
+
+impl Listing {
+    fn parse(text: &str) -> Result<Self, Box<dyn Error>> {
+        let mut listing = Listing { entries: Vec::new(), shares: BTreeMap::new() };
+        for line in text.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            match line.split_once(' ') {
+                // One description per function, so the linker keeps the listing's order. Cold
+                // functions are in `.text.unlikely.*`, C constructors in `.text.startup.*`.
+                Some(("text", p)) => listing.entries.push(format!("*(.text.{p}* .text.unlikely.{p}* .text.startup.{p}*)")),
+                Some(("object", o)) => listing.entries.push(format!("{o}(.text)")),
+                // `function NAME KB RANGES`: the KB of code it ran are for the harness's check.
+                Some(("function", share)) => match share.split(' ').collect::<Vec<_>>()[..] {
+                    [name, _kb, ranges] => {
+                        listing.shares.insert(name.to_string(), indices(ranges, listing.entries.len())?);
+                    }
+                    _ => return Err(format!("hot-text.txt: not `function NAME KB RANGES`: {line}").into()),
+                },
+                _ => return Err(format!("hot-text.txt: not `text P`, `object O` or `function F K I`: {line}").into()),
+            }
+        }
+        Ok(listing)
+    }
+
+    /// The script for one binary: its own share, or every entry for a binary recorded after
+    /// the listing was.
+    fn linker_script(&self, binary: &str) -> Result<String, Box<dyn Error>> {
+        let mut script = String::from("SECTIONS\n{\n  .text.hot : {\n");
+        let every: Vec<usize>;
+        let chosen = match self.shares.get(binary) {
+            Some(share) => share,
+            None => {
+                every = (0..self.entries.len()).collect();
+                &every
+            }
+        };
+        for &i in chosen {
+            writeln!(script, "    {}", self.entries[i])?;
+        }
+        script.push_str("  }\n}\nINSERT BEFORE .text;\n");
+        Ok(script)
+    }
+}
+
+/// `0-3,7` as [0, 1, 2, 3, 7], each below `count`.
+fn indices(ranges: &str, count: usize) -> Result<Vec<usize>, Box<dyn Error>> {
+    let mut out = Vec::new();
+    for part in ranges.split(',') {
+        let (first, last) = part.split_once('-').unwrap_or((part, part));
+        let (first, last): (usize, usize) = (first.parse()?, last.parse()?);
+        if first > last || last >= count {
+            return Err(format!("hot-text.txt: entries {part} of {count}").into());
+        }
+        out.extend(first..=last);
+    }
+    Ok(out)
 }

@@ -258,15 +258,17 @@ async fn reencryption_commits_a_page_with_its_progress_in_one_transaction() {
     assert!(profiles.iter().all(|p| sealed_versions(p).iter().all(|v| v == "v1.2.")), "{profiles:?}");
 }
 
-/// Writes a profile as its owner would, just before the job's first transaction of more than
-/// one write reaches the table.
-struct OwnerWritesFirst {
+/// Rewrites an item just before the job's first transaction of more than one write reaches the
+/// table, as another writer would: `key`, or the first item that transaction puts (a profile,
+/// written by its owner with the key version its container had cached).
+struct WritesFirst {
     inner: Arc<dyn shared::store::Table>,
+    key: Option<shared::store::Key>,
     done: std::sync::atomic::AtomicBool,
 }
 
 #[async_trait::async_trait]
-impl shared::store::Table for OwnerWritesFirst {
+impl shared::store::Table for WritesFirst {
     async fn get(&self, key: &shared::store::Key) -> shared::store::StoreResult<Option<shared::store::Item>> {
         self.inner.get(key).await
     }
@@ -284,35 +286,76 @@ impl shared::store::Table for OwnerWritesFirst {
     }
     async fn transact(&self, writes: Vec<shared::store::Write>) -> shared::store::StoreResult<()> {
         if writes.len() > 1 && !self.done.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            if let Some(shared::store::Write::Put { item, .. }) = writes.first() {
-                let mut mine = self.inner.get(&item.key).await?.unwrap();
-                mine.version += 1;
-                self.inner.put(mine, shared::store::Condition::None).await?;
+            let first_put = writes.iter().find_map(|w| match w {
+                shared::store::Write::Put { item, .. } => Some(item.key.clone()),
+                _ => None,
+            });
+            if let Some(key) = self.key.clone().or(first_put) {
+                let mut theirs = self.inner.get(&key).await?.unwrap();
+                theirs.version += 1;
+                self.inner.put(theirs, shared::store::Condition::None).await?;
             }
         }
         self.inner.transact(writes).await
     }
 }
 
-/// A profile its owner changed while the job re-sealed it is skipped (its writer sealed it
-/// anew); the rest of the page still moves, and the progress still ends the job.
+/// A profile its owner wrote while the job re-sealed it (under the old version, as a container
+/// that cached it would) fails the page's transaction; the job writes the others alone, reads
+/// that one again and re-seals it, and still ends the job.
 #[tokio::test]
-async fn reencryption_skips_a_profile_changed_meanwhile_and_moves_the_others() {
+async fn reencryption_reseals_a_profile_changed_meanwhile_and_moves_the_others() {
     let (api, scope, keys) = rotated_with_two_profiles().await;
-    let table = Arc::new(OwnerWritesFirst { inner: api.app.store.adapter(), done: Default::default() });
-    let job = integration_tests::container_on(&api.app, keys, table);
+    let table = Arc::new(WritesFirst { inner: api.app.store.adapter(), key: None, done: Default::default() });
+    let job = integration_tests::container_on(&api.app, keys, table.clone());
     let done = shared::jobs::reencrypt::run_pending(&job, 100).await.unwrap();
-    assert_eq!((done[0].reencrypted_fields, done[0].skipped_changed, done[0].done), (8, 1, true), "{done:?}");
+    assert!(table.done.load(std::sync::atomic::Ordering::SeqCst), "the owner wrote");
+    assert_eq!((done[0].reencrypted_fields, done[0].skipped_changed, done[0].done), (16, 0, true), "{done:?}");
     assert!(shared::jobs::reencrypt::run_pending(&job, 100).await.unwrap().is_empty(), "nothing left pending");
     let progress = shared::jobs::reencrypt::progress(&api.app, &scope).await.unwrap().unwrap();
-    assert_eq!((progress.reencrypted_fields, progress.skipped_changed, progress.done), (8, 1, true));
-    let mut versions: Vec<Vec<String>> = profiles_of(&api, &scope).await.iter().map(sealed_versions).collect();
-    versions.sort();
-    assert_eq!(
-        versions,
-        [vec!["v1.1.".to_string(); 8], vec!["v1.2.".to_string(); 8]],
-        "one profile moved, the changed one left to its writer"
-    );
+    assert_eq!((progress.reencrypted_fields, progress.done), (16, true));
+    let profiles = profiles_of(&api, &scope).await;
+    assert!(profiles.iter().all(|p| sealed_versions(p).iter().all(|v| v == "v1.2.")), "{profiles:?}");
+}
+
+/// A rotation that lands while the job works fails the page's check on the key version: the
+/// job saves no progress for the old version and leaves the tenant pending; its next run starts
+/// over from the stored progress and ends it.
+#[tokio::test]
+async fn a_rotation_during_reencryption_leaves_the_tenant_pending() {
+    let (api, scope, keys) = rotated_with_two_profiles().await;
+    let pointer = shared::crypto::Keyring::current_key(&scope);
+    let table = Arc::new(WritesFirst { inner: api.app.store.adapter(), key: Some(pointer), done: Default::default() });
+    let job = integration_tests::container_on(&api.app, keys, table);
+    let first = shared::jobs::reencrypt::run_pending(&job, 100).await.unwrap();
+    assert!(!first[0].done, "{first:?}");
+    let progress = shared::jobs::reencrypt::progress(&api.app, &scope).await.unwrap().unwrap();
+    assert_eq!((progress.scanned, progress.done), (0, false), "no progress saved past the rotation: {progress:?}");
+    let again = shared::jobs::reencrypt::run_pending(&job, 100).await.unwrap();
+    assert!(again[0].done, "{again:?}");
+    assert!(shared::jobs::reencrypt::run_pending(&job, 100).await.unwrap().is_empty(), "nothing left pending");
+    let profiles = profiles_of(&api, &scope).await;
+    assert!(profiles.iter().all(|p| sealed_versions(p).iter().all(|v| v == "v1.2.")), "{profiles:?}");
+}
+
+/// An earlier version of the job ended a tenant's pending entry in a write of its own after
+/// saving the progress; an entry left behind between the two is ended on the next run instead
+/// of being visited, doing nothing, on every run.
+#[tokio::test]
+async fn a_pending_entry_left_after_a_finished_reencryption_is_ended() {
+    let (api, scope, keys) = rotated_with_two_profiles().await;
+    let job = integration_tests::another_container(&api.app, keys);
+    assert!(shared::jobs::reencrypt::run_pending(&job, 100).await.unwrap()[0].done);
+    let pending: Vec<_> = shared::jobs::reencrypt::schedule_writes(&scope, 2)
+        .unwrap()
+        .into_iter()
+        .filter(|w| w.key_and_condition().0.pk().starts_with("PLATFORM"))
+        .collect();
+    assert_eq!(pending.len(), 1);
+    api.app.store.transact(pending).await.unwrap();
+    let left = shared::jobs::reencrypt::run_pending(&job, 100).await.unwrap();
+    assert_eq!((left.len(), left[0].done, left[0].reencrypted_fields), (1, true, 16), "{left:?}");
+    assert!(shared::jobs::reencrypt::run_pending(&job, 100).await.unwrap().is_empty(), "the entry is gone");
 }
 
 #[tokio::test]

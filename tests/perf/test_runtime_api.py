@@ -531,11 +531,17 @@ class CallgrindReadingTest(unittest.TestCase):
             binary, names = hot_text.functions_run(Path(f.name))
         self.assertEqual(binary, "/tmp/me")
         self.assertEqual(names, ["main", "_ZN6shared6lambda5start17h0123456789abcdefE", "0x000000000001ab70", "_ZN6shared4http3run17h1E"])
-        listing = hot_text.listing([hot_text.without_hashes(n) for n in names[:2]], ["*-aesni-x86_64.o"])
+        listing = hot_text.listing([hot_text.without_hashes(n) for n in names[:2]], ["*-aesni-x86_64.o"], {"me": (900, [0, 2]), "health": (300, [0])})
         self.assertEqual(
             [line for line in listing.splitlines() if not line.startswith("#")],
-            ["text main", "text _ZN6shared6lambda5start17h*E", "object *-aesni-x86_64.o"],
+            ["text main", "text _ZN6shared6lambda5start17h*E", "object *-aesni-x86_64.o", "function health 300 0", "function me 900 0,2"],
         )
+
+    def test_a_function_share_is_written_as_ranges_of_entries(self):
+        import hot_text
+
+        self.assertEqual(hot_text.ranges([0, 1, 2, 3, 7, 9, 10]), "0-3,7,9-10")
+        self.assertEqual(hot_text.ranges([5]), "5")
 
 
 class CoveredTimeTest(unittest.TestCase):
@@ -566,6 +572,15 @@ class HotTextTest(unittest.TestCase):
             self.assertEqual(hot_text.without_hashes(symbol), pattern)
         self.assertEqual(len(hot_text.without_hashes("_ZN4core3ptr" + "x" * 500)), hot_text.LONGEST_PATTERN)
 
+    def test_the_recorded_size_of_a_function_and_of_one_recorded_later(self):
+        import harness
+
+        with tempfile.NamedTemporaryFile("w", suffix=".txt") as f:
+            f.write("# comment\ntext main\nobject *crt1.o\nfunction me 900 0-1\nfunction health 300 0\n")
+            f.flush()
+            self.assertEqual(harness.recorded_kb("me", Path(f.name)), 900)
+            self.assertEqual(harness.recorded_kb("new-function", Path(f.name)), 300)
+
     def test_a_release_function_has_its_running_code_in_text_hot_and_bare_has_none(self):
         import harness
 
@@ -573,7 +588,7 @@ class HotTextTest(unittest.TestCase):
         if function.parent.name == "debug":
             self.skipTest("debug builds are not laid out")
         sizes = harness.code_sections_kb(function)
-        self.assertGreaterEqual(harness.hot_text_share({"code_kb": sizes}), harness.HOT_TEXT_FLOOR, sizes)
+        self.assertIsNone(harness.hot_text_short({"function": function.name, "code_kb": sizes}), sizes)
         bare = require_binary(self, "PERF_BARE_BIN", "bare", BARE_BUILD)
         self.assertNotIn(".text.hot", harness.code_sections_kb(bare))
 

@@ -74,8 +74,8 @@ pub async fn run_pending(app: &App, budget: u64) -> ApiResult<Vec<Progress>> {
         let Ok(tenant) = TenantId::parse(item.key.sk()) else {
             continue;
         };
-        let p = run_tenant(app, &TenantScope::trusted(tenant), left).await?;
-        left = left.saturating_sub(p.scanned);
+        let (p, scanned) = run_tenant(app, &TenantScope::trusted(tenant), left).await?;
+        left = left.saturating_sub(scanned);
         out.push(p);
         if left == 0 {
             break;
@@ -84,22 +84,35 @@ pub async fn run_pending(app: &App, budget: u64) -> ApiResult<Vec<Progress>> {
     Ok(out)
 }
 
-/// Moves up to `budget` more profiles of one tenant to its current key version. Each page's
-/// re-sealed profiles, the progress and, on the last page, the end of the pending entry are one
-/// transaction: progress never runs ahead of the data or behind it.
-pub async fn run_tenant(app: &App, scope: &TenantScope, budget: u64) -> ApiResult<Progress> {
+/// Moves up to `budget` more profiles of one tenant to its current key version; returns the
+/// progress and how many profiles this call scanned. Each page's re-sealed profiles, the
+/// progress and, on the last page, the end of the pending entry are one transaction, on
+/// condition that the key version is still the one the job moves to: progress never runs ahead
+/// of the data or behind it, and a rotation meanwhile is not marked done for the old version.
+async fn run_tenant(app: &App, scope: &TenantScope, budget: u64) -> ApiResult<(Progress, u64)> {
     let progress_key = scope.key(Collection::Job, STATE_ID);
     let [pointer, stored] = <[_; 2]>::try_from(app.store.get_many(&[Keyring::current_key(scope), progress_key]).await?)
         .map_err(|_| ApiError::Internal("a batch read of two keys answered otherwise".into()))?;
-    let Some(current) = pointer.map(|item| Keyring::current_of(&item)).transpose()? else {
+    let Some(pointer) = pointer else {
         // No key (an offboarded tenant): nothing is left to move.
         let p = Progress { tenant_id: scope.tenant_id().to_string(), done: true, ..Default::default() };
         app.store.table().delete(&platform::reencrypt_pending(scope.tenant_id()), Condition::None).await?;
-        return Ok(p);
+        return Ok((p, 0));
+    };
+    let current = Keyring::current_of(&pointer)?;
+    let target = Target {
+        scope,
+        version: current,
+        pointer: Write::Check { key: pointer.key.clone(), condition: Condition::Version(pointer.version) },
     };
     let mut p: Progress = stored.map(|item| item.decode()).transpose()?.unwrap_or_default();
     if p.target_version != current {
         p = Progress { tenant_id: scope.tenant_id().to_string(), target_version: current, ..Default::default() };
+    }
+    if p.done {
+        // Done before, but the pending entry is still there (an earlier version of this job
+        // ended it in a second write): end it now.
+        app.store.transact(target.progress_writes(&p)?).await?;
     }
     let mut scanned_now = 0;
     while !p.done && scanned_now < budget {
@@ -120,12 +133,17 @@ pub async fn run_tenant(app: &App, scope: &TenantScope, budget: u64) -> ApiResul
                 resealed.push(update);
             }
         }
-        p.cursor = page.last;
-        p.done = p.cursor.is_none();
-        save_page(app, scope, resealed, &mut p).await?;
+        let mut next = p.clone();
+        next.cursor = page.last;
+        next.done = next.cursor.is_none();
+        if !target.save_page(app, resealed, &mut next).await? {
+            tracing::warn!(event = "reencrypt_rotated_meanwhile", tenant = %scope.tenant_id(), target = current, "the key rotated during re-encryption; the next run moves to the new version");
+            break;
+        }
+        p = next;
     }
     tracing::info!(event = "reencrypt_progress", tenant = %scope.tenant_id(), target = p.target_version, scanned = p.scanned, reencrypted = p.reencrypted_fields, done = p.done, "re-encryption progress");
-    Ok(p)
+    Ok((p, scanned_now))
 }
 
 /// A profile re-sealed under the current version, and how many of its fields moved.
@@ -134,50 +152,79 @@ struct Resealed {
     fields: u64,
 }
 
-impl Resealed {
-    /// The write that replaces the profile unless someone changed it since it was read.
-    fn write(&self) -> Write {
-        let mut item = self.item.clone();
-        item.version += 1;
-        Write::Put { item, condition: Condition::Version(self.item.version) }
-    }
+/// The key version a tenant's re-encryption moves to, and the check that it still is current.
+struct Target<'a> {
+    scope: &'a TenantScope,
+    version: u32,
+    pointer: Write,
 }
 
-/// Commits a page: its re-sealed profiles with the progress in one transaction. A profile
-/// changed meanwhile fails it; then each profile is written alone (a changed one is skipped,
-/// since its writer sealed it again anyway) and the progress after them.
-async fn save_page(app: &App, scope: &TenantScope, resealed: Vec<Resealed>, p: &mut Progress) -> ApiResult<()> {
-    let moved: u64 = resealed.iter().map(|r| r.fields).sum();
-    let mut writes: Vec<Write> = resealed.iter().map(Resealed::write).collect();
-    let mut all = p.clone();
-    all.reencrypted_fields += moved;
-    writes.extend(progress_writes(scope, &all)?);
-    match app.store.transact(writes).await {
-        Ok(()) => {
-            *p = all;
-            return Ok(());
+impl Target<'_> {
+    /// Commits a page: its re-sealed profiles with the progress in one transaction. When that
+    /// fails on a profile changed meanwhile (or on contention with its writer), each profile is
+    /// written alone, re-read and re-sealed once if it changed, and the progress after them.
+    /// `false` when the key rotated meanwhile: nothing of the progress is saved then.
+    async fn save_page(&self, app: &App, resealed: Vec<Resealed>, p: &mut Progress) -> ApiResult<bool> {
+        let moved: u64 = resealed.iter().map(|r| r.fields).sum();
+        let mut writes: Vec<Write> = resealed.iter().map(|r| Write::update(r.item.clone())).collect();
+        let mut all = p.clone();
+        all.reencrypted_fields += moved;
+        writes.extend(self.progress_writes(&all)?);
+        match app.store.transact(writes).await {
+            Ok(()) => {
+                *p = all;
+                return Ok(true);
+            }
+            Err(StoreError::ConditionFailed | StoreError::Contended(_)) => {}
+            Err(e) => return Err(e.into()),
         }
-        Err(StoreError::ConditionFailed) if !resealed.is_empty() => {}
-        Err(e) => return Err(e.into()),
+        for r in resealed {
+            self.save_profile(app, r, p).await?;
+        }
+        match app.store.transact(self.progress_writes(p)?).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
     }
-    for r in &resealed {
-        match app.store.transact(vec![r.write()]).await {
-            Ok(()) => p.reencrypted_fields += r.fields,
+
+    /// Writes one re-sealed profile; if its owner changed it meanwhile, re-reads and re-seals
+    /// it once (the owner's container may have sealed it under a cached older version), and
+    /// counts it skipped if it changed again.
+    async fn save_profile(&self, app: &App, r: Resealed, p: &mut Progress) -> ApiResult<()> {
+        let key = r.item.key.clone();
+        match app.store.update(r.item).await {
+            Ok(_) => {
+                p.reencrypted_fields += r.fields;
+                return Ok(());
+            }
+            Err(StoreError::ConditionFailed) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let Some(fresh) = app.store.get(&key).await? else {
+            return Ok(()); // deleted meanwhile
+        };
+        // Fields that fail to open were counted on the first reading already.
+        let Some(again) = reseal(app, self.scope, &fresh, self.version, &mut Progress::default()).await? else {
+            return Ok(()); // its writer sealed it under the current version
+        };
+        match app.store.update(again.item).await {
+            Ok(_) => p.reencrypted_fields += again.fields,
             Err(StoreError::ConditionFailed) => p.skipped_changed += 1,
             Err(e) => return Err(e.into()),
         }
+        Ok(())
     }
-    app.store.transact(progress_writes(scope, p)?).await?;
-    Ok(())
-}
 
-/// The progress, and once done the end of the tenant's pending entry.
-fn progress_writes(scope: &TenantScope, p: &Progress) -> ApiResult<Vec<Write>> {
-    let mut writes = vec![Write::Put { item: progress_item(scope, p)?, condition: Condition::None }];
-    if p.done {
-        writes.push(Write::Delete { key: platform::reencrypt_pending(scope.tenant_id()), condition: Condition::None });
+    /// The progress, on condition that the key version is unchanged, and once done the end of
+    /// the tenant's pending entry.
+    fn progress_writes(&self, p: &Progress) -> ApiResult<Vec<Write>> {
+        let mut writes = vec![self.pointer.clone(), Write::Put { item: progress_item(self.scope, p)?, condition: Condition::None }];
+        if p.done {
+            writes.push(Write::Delete { key: platform::reencrypt_pending(self.scope.tenant_id()), condition: Condition::None });
+        }
+        Ok(writes)
     }
-    Ok(writes)
 }
 
 /// Opens the profile's fields sealed under older versions and seals them under `current`;

@@ -67,6 +67,14 @@ impl Item {
         self.expires_at.is_none_or(|t| t >= now)
     }
 
+    /// The item as its replacement: the next version, on condition that the stored one is still
+    /// the version this was read at.
+    pub fn next_version(mut self) -> (Item, Condition) {
+        let expected = self.version;
+        self.version += 1;
+        (self, Condition::Version(expected))
+    }
+
     pub fn decode<T: for<'de> Deserialize<'de>>(&self) -> StoreResult<T> {
         // From a reference: no copy of the body first.
         T::deserialize(&self.body).map_err(|e| StoreError::Corrupt(format!("{}: {e}", self.key)))
@@ -137,6 +145,12 @@ pub enum Write {
 }
 
 impl Write {
+    /// Replaces an item if nobody changed it since `item.version` was read, bumping the version.
+    pub fn update(item: Item) -> Write {
+        let (item, condition) = item.next_version();
+        Write::Put { item, condition }
+    }
+
     /// The item the write touches and the condition it puts on it.
     pub fn key_and_condition(&self) -> (&Key, Condition) {
         match self {
@@ -200,7 +214,7 @@ pub trait Table: Send + Sync {
     /// The items of `keys` in their order, `None` where absent, read in one request where the
     /// adapter can (DynamoDB's BatchGetItem, strongly consistent): a job that needs a few items
     /// of several partitions pays one round trip, not one each. At most [`MAX_BATCH_GET`] keys;
-    /// a key given twice is read once.
+    /// a key given twice is answered twice.
     async fn get_many(&self, keys: &[Key]) -> StoreResult<Vec<Option<Item>>> {
         let mut items = Vec::with_capacity(keys.len());
         for key in keys {
@@ -228,10 +242,9 @@ pub trait Commit: Send + Sync {
     }
 
     /// Replaces an item if nobody changed it since `item.version` was read, bumping the version.
-    async fn update(&self, mut item: Item) -> StoreResult<Item> {
-        let expected = item.version;
-        item.version += 1;
-        self.put(item.clone(), Condition::Version(expected)).await?;
+    async fn update(&self, item: Item) -> StoreResult<Item> {
+        let (item, condition) = item.next_version();
+        self.put(item.clone(), condition).await?;
         Ok(item)
     }
 }
