@@ -2,7 +2,7 @@
 # Records which code the functions run and writes functions/hot-text.txt, the layout release links
 # use (functions/build.rs): builds every function with symbols (target/symbols), runs the harness
 # over all of them under callgrind (20 warm invocations each), and turns what ran into section
-# patterns without build hashes (tests/perf/hot_text.py). Needs valgrind and binutils; about 25
+# patterns without build hashes (tests/perf/hot_text.py). Needs valgrind and binutils; about 40
 # minutes on 2 cores. Run it after a change of dependencies or of a hot path, then measure
 # (tests/perf/README.md, "Code layout"). The callgrind outputs stay in
 # target/symbols/hot-text-recording; `--listing-only` writes the listing from them again.
