@@ -19,7 +19,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     if !(release && linux) {
         return Ok(());
     }
-    let listing = Listing::parse(&std::fs::read_to_string(&listing)?)?;
+    let text =
+        std::fs::read_to_string(&listing).map_err(|e| format!("{}: {e} (tests/perf/record-hot-text.sh writes it)", listing.display()))?;
+    let listing = Listing::parse(&text)?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     for binary in binaries(&manifest.join("src/bin"))? {
         let path = out.join(format!("hot-text-{binary}.ld"));

@@ -258,12 +258,13 @@ async fn reencryption_commits_a_page_with_its_progress_in_one_transaction() {
     assert!(profiles.iter().all(|p| sealed_versions(p).iter().all(|v| v == "v1.2.")), "{profiles:?}");
 }
 
-/// Rewrites an item just before the job's first transaction of more than one write reaches the
-/// table, as another writer would: `key`, or the first item that transaction puts (a profile,
-/// written by its owner with the key version its container had cached).
+/// What another writer does just before the job's first transaction of more than one write
+/// reaches the table (it is given that transaction's writes).
+type Meanwhile = Box<dyn Fn(Vec<shared::store::Write>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>;
+
 struct WritesFirst {
     inner: Arc<dyn shared::store::Table>,
-    key: Option<shared::store::Key>,
+    meanwhile: Meanwhile,
     done: std::sync::atomic::AtomicBool,
 }
 
@@ -286,15 +287,7 @@ impl shared::store::Table for WritesFirst {
     }
     async fn transact(&self, writes: Vec<shared::store::Write>) -> shared::store::StoreResult<()> {
         if writes.len() > 1 && !self.done.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            let first_put = writes.iter().find_map(|w| match w {
-                shared::store::Write::Put { item, .. } => Some(item.key.clone()),
-                _ => None,
-            });
-            if let Some(key) = self.key.clone().or(first_put) {
-                let mut theirs = self.inner.get(&key).await?.unwrap();
-                theirs.version += 1;
-                self.inner.put(theirs, shared::store::Condition::None).await?;
-            }
+            (self.meanwhile)(writes.clone()).await;
         }
         self.inner.transact(writes).await
     }
@@ -306,7 +299,18 @@ impl shared::store::Table for WritesFirst {
 #[tokio::test]
 async fn reencryption_reseals_a_profile_changed_meanwhile_and_moves_the_others() {
     let (api, scope, keys) = rotated_with_two_profiles().await;
-    let table = Arc::new(WritesFirst { inner: api.app.store.adapter(), key: None, done: Default::default() });
+    let inner = api.app.store.adapter();
+    let owner = inner.clone();
+    let meanwhile: Meanwhile = Box::new(move |writes| {
+        let owner = owner.clone();
+        Box::pin(async move {
+            let Some(shared::store::Write::Put { item, .. }) = writes.first() else { panic!("the page starts with a profile") };
+            let mut theirs = owner.get(&item.key).await.unwrap().unwrap();
+            theirs.version += 1;
+            owner.put(theirs, shared::store::Condition::None).await.unwrap();
+        })
+    });
+    let table = Arc::new(WritesFirst { inner, meanwhile, done: Default::default() });
     let job = integration_tests::container_on(&api.app, keys, table.clone());
     let done = shared::jobs::reencrypt::run_pending(&job, 100).await.unwrap();
     assert!(table.done.load(std::sync::atomic::Ordering::SeqCst), "the owner wrote");
@@ -319,23 +323,34 @@ async fn reencryption_reseals_a_profile_changed_meanwhile_and_moves_the_others()
 }
 
 /// A rotation that lands while the job works fails the page's check on the key version: the
-/// job saves no progress for the old version and leaves the tenant pending; its next run starts
-/// over from the stored progress and ends it.
+/// job writes nothing under the old version and saves no progress for it; the tenant stays
+/// pending, and the next run moves every field to the new version.
 #[tokio::test]
-async fn a_rotation_during_reencryption_leaves_the_tenant_pending() {
+async fn a_rotation_during_reencryption_leaves_the_tenant_pending_for_the_new_version() {
     let (api, scope, keys) = rotated_with_two_profiles().await;
-    let pointer = shared::crypto::Keyring::current_key(&scope);
-    let table = Arc::new(WritesFirst { inner: api.app.store.adapter(), key: Some(pointer), done: Default::default() });
+    let root = api.token("root@platform.demo").await;
+    let tenant = scope.tenant_id().to_string();
+    let app = api.app.clone();
+    let meanwhile: Meanwhile = Box::new(move |_| {
+        let (app, root, tenant) = (app.clone(), root.clone(), tenant.clone());
+        Box::pin(async move {
+            let (status, body) = integration_tests::call(&app, RouteId::TenantKeysRotate, Some(&tenant), Some(&root), None).await;
+            assert_eq!((status, body["current_version"].clone()), (201, json!(3)), "{body}");
+        })
+    });
+    let table = Arc::new(WritesFirst { inner: api.app.store.adapter(), meanwhile, done: Default::default() });
     let job = integration_tests::container_on(&api.app, keys, table);
     let first = shared::jobs::reencrypt::run_pending(&job, 100).await.unwrap();
     assert!(!first[0].done, "{first:?}");
+    let profiles = profiles_of(&api, &scope).await;
+    assert!(profiles.iter().all(|p| sealed_versions(p).iter().all(|v| v == "v1.1.")), "nothing written under v2 after the rotation");
     let progress = shared::jobs::reencrypt::progress(&api.app, &scope).await.unwrap().unwrap();
-    assert_eq!((progress.scanned, progress.done), (0, false), "no progress saved past the rotation: {progress:?}");
+    assert_eq!((progress.target_version, progress.scanned, progress.done), (3, 0, false), "{progress:?}");
     let again = shared::jobs::reencrypt::run_pending(&job, 100).await.unwrap();
-    assert!(again[0].done, "{again:?}");
+    assert_eq!((again[0].target_version, again[0].reencrypted_fields, again[0].done), (3, 16, true), "{again:?}");
     assert!(shared::jobs::reencrypt::run_pending(&job, 100).await.unwrap().is_empty(), "nothing left pending");
     let profiles = profiles_of(&api, &scope).await;
-    assert!(profiles.iter().all(|p| sealed_versions(p).iter().all(|v| v == "v1.2.")), "{profiles:?}");
+    assert!(profiles.iter().all(|p| sealed_versions(p).iter().all(|v| v == "v1.3.")), "{profiles:?}");
 }
 
 /// An earlier version of the job ended a tenant's pending entry in a write of its own after

@@ -1,7 +1,7 @@
 //! Re-encryption after a key rotation: moves every sealed field of a tenant to the current key
-//! version. Resumable (its cursor and counts are stored after every page) and idempotent (a
-//! field already on the current version is left alone; a profile changed meanwhile is skipped,
-//! since its writer sealed it again anyway).
+//! version. Resumable (its cursor and counts are stored with every page) and idempotent (a
+//! field already on the current version is left alone; a profile changed meanwhile is read and
+//! re-sealed again, since its writer may have sealed it under a version it had cached).
 
 use crate::app::App;
 use crate::crypto::Keyring;
@@ -100,19 +100,18 @@ async fn run_tenant(app: &App, scope: &TenantScope, budget: u64) -> ApiResult<(P
         return Ok((p, 0));
     };
     let current = Keyring::current_of(&pointer)?;
-    let target = Target {
-        scope,
-        version: current,
-        pointer: Write::Check { key: pointer.key.clone(), condition: Condition::Version(pointer.version) },
-    };
+    let target = Target { scope, version: current, pointer };
     let mut p: Progress = stored.map(|item| item.decode()).transpose()?.unwrap_or_default();
     if p.target_version != current {
         p = Progress { tenant_id: scope.tenant_id().to_string(), target_version: current, ..Default::default() };
     }
     if p.done {
         // Done before, but the pending entry is still there (an earlier version of this job
-        // ended it in a second write): end it now.
-        app.store.transact(target.progress_writes(&p)?).await?;
+        // ended it in a second write): end it now, unless a rotation scheduled new work.
+        match app.store.transact(target.progress_writes(&p)?).await {
+            Ok(()) | Err(StoreError::ConditionFailed) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     let mut scanned_now = 0;
     while !p.done && scanned_now < budget {
@@ -125,15 +124,16 @@ async fn run_tenant(app: &App, scope: &TenantScope, budget: u64) -> ApiResult<(P
             start_after: p.cursor.clone(),
         };
         let page = app.store.table().query(spec).await?;
+        // The page's counts go into `next`, which becomes the progress only once saved.
+        let mut next = p.clone();
         let mut resealed = Vec::new();
         for item in &page.items {
-            p.scanned += 1;
+            next.scanned += 1;
             scanned_now += 1;
-            if let Some(update) = reseal(app, scope, item, current, &mut p).await? {
+            if let Some(update) = reseal(app, scope, item, current, &mut next).await? {
                 resealed.push(update);
             }
         }
-        let mut next = p.clone();
         next.cursor = page.last;
         next.done = next.cursor.is_none();
         if !target.save_page(app, resealed, &mut next).await? {
@@ -152,11 +152,11 @@ struct Resealed {
     fields: u64,
 }
 
-/// The key version a tenant's re-encryption moves to, and the check that it still is current.
+/// The key version a tenant's re-encryption moves to, and the pointer item that named it.
 struct Target<'a> {
     scope: &'a TenantScope,
     version: u32,
-    pointer: Write,
+    pointer: Item,
 }
 
 impl Target<'_> {
@@ -177,6 +177,9 @@ impl Target<'_> {
             }
             Err(StoreError::ConditionFailed | StoreError::Contended(_)) => {}
             Err(e) => return Err(e.into()),
+        }
+        if self.rotated(app).await? {
+            return Ok(false); // re-sealing under the old version would only cost writes
         }
         for r in resealed {
             self.save_profile(app, r, p).await?;
@@ -216,10 +219,16 @@ impl Target<'_> {
         Ok(())
     }
 
+    /// Whether the key pointer changed since the job read it (a rotation).
+    async fn rotated(&self, app: &App) -> ApiResult<bool> {
+        Ok(app.store.get(&self.pointer.key).await?.is_none_or(|now| now.version != self.pointer.version))
+    }
+
     /// The progress, on condition that the key version is unchanged, and once done the end of
     /// the tenant's pending entry.
     fn progress_writes(&self, p: &Progress) -> ApiResult<Vec<Write>> {
-        let mut writes = vec![self.pointer.clone(), Write::Put { item: progress_item(self.scope, p)?, condition: Condition::None }];
+        let unchanged = Write::Check { key: self.pointer.key.clone(), condition: Condition::Version(self.pointer.version) };
+        let mut writes = vec![unchanged, Write::Put { item: progress_item(self.scope, p)?, condition: Condition::None }];
         if p.done {
             writes.push(Write::Delete { key: platform::reencrypt_pending(self.scope.tenant_id()), condition: Condition::None });
         }
