@@ -91,8 +91,8 @@ pub async fn run_pending(app: &App, budget: u64) -> ApiResult<Vec<Progress>> {
 /// of the data or behind it, and a rotation meanwhile is not marked done for the old version.
 async fn run_tenant(app: &App, scope: &TenantScope, budget: u64) -> ApiResult<(Progress, u64)> {
     let progress_key = scope.key(Collection::Job, STATE_ID);
-    let [pointer, stored] = <[_; 2]>::try_from(app.store.get_many(&[Keyring::current_key(scope), progress_key]).await?)
-        .map_err(|_| ApiError::Internal("a batch read of two keys answered otherwise".into()))?;
+    let mut items = app.store.get_many(&[Keyring::current_key(scope), progress_key]).await?.into_iter();
+    let (pointer, stored) = (items.next().flatten(), items.next().flatten());
     let Some(pointer) = pointer else {
         // No key (an offboarded tenant): nothing is left to move.
         let p = Progress { tenant_id: scope.tenant_id().to_string(), done: true, ..Default::default() };

@@ -296,7 +296,12 @@ impl Store {
         if keys.len() > MAX_BATCH_GET {
             return Err(StoreError::Other(format!("{} keys in one batch read; at most {MAX_BATCH_GET}", keys.len())));
         }
-        self.table.get_many(keys).await
+        let items = self.table.get_many(keys).await?;
+        // Callers pair answers with keys by position: an adapter that answered otherwise is a bug.
+        if items.len() != keys.len() {
+            return Err(StoreError::Other(format!("a batch read of {} keys answered {}", keys.len(), items.len())));
+        }
+        Ok(items)
     }
 
     /// The item unless it has expired by `now` (epoch seconds): an expired item that the TTL
