@@ -236,8 +236,9 @@ fn sealed_versions(item: &shared::store::Item) -> Vec<String> {
     item.body["sealed"].as_object().unwrap().values().map(|v| v.as_str().unwrap()[..5].to_string()).collect()
 }
 
-/// The key pointer and the progress come in one batch read; a page of re-sealed profiles, the
-/// progress and the end of the pending entry go in one transaction.
+/// The key pointer, the progress and the wrapped keys of the version the job moves to and of the
+/// one before come in one batch read; a page of re-sealed profiles, the progress and the end of
+/// the pending entry go in one transaction.
 #[tokio::test]
 async fn reencryption_commits_a_page_with_its_progress_in_one_transaction() {
     use shared::store::counting::{delta, CountingTable};
@@ -248,9 +249,9 @@ async fn reencryption_commits_a_page_with_its_progress_in_one_transaction() {
     let done = shared::jobs::reencrypt::run_pending(&job, 100).await.unwrap();
     let requests = delta(&before, &counting.snapshot());
     assert_eq!((done.len(), done[0].reencrypted_fields, done[0].done), (1, 16, true), "{done:?}");
-    // The pending list, the pointer and progress, the profiles, each key version's wrapped key
-    // (this container has none cached), and one commit.
-    let want = std::collections::BTreeMap::from([("BatchGetItem", 1), ("GetItem", 2), ("Query", 2), ("TransactWriteItems", 1)]);
+    // The pending list, the pointer, progress and both wrapped keys (this container has none
+    // cached), the profiles, and one commit.
+    let want = std::collections::BTreeMap::from([("BatchGetItem", 1), ("Query", 2), ("TransactWriteItems", 1)]);
     assert_eq!(requests, want);
     assert!(shared::jobs::reencrypt::run_pending(&job, 100).await.unwrap().is_empty(), "nothing left pending");
     let profiles = profiles_of(&api, &scope).await;
@@ -519,4 +520,55 @@ async fn on_dynamodb_and_kms_nothing_is_in_clear_and_moved_ciphertext_fails() {
     )
     .await;
     assert_eq!((status, body["passport"]["number"].clone()), (200, json!(PASSPORT)));
+}
+
+/// A tenant scheduled before the pending entry named the version its rotation made is worked
+/// through as before: each key version's wrapped key is read when first needed.
+#[tokio::test]
+async fn a_pending_entry_without_its_target_version_is_worked_through() {
+    use shared::store::counting::{delta, CountingTable};
+    let (api, scope, keys) = rotated_with_two_profiles().await;
+    let mut older: Vec<_> = shared::jobs::reencrypt::schedule_writes(&scope, 2)
+        .unwrap()
+        .into_iter()
+        .filter(|w| w.key_and_condition().0.pk().starts_with("PLATFORM"))
+        .collect();
+    let Some(shared::store::Write::Put { item, .. }) = older.first_mut() else { panic!("the pending entry is a put: {older:?}") };
+    item.body.as_object_mut().unwrap().remove("target_version").expect("the entry names its version");
+    api.app.store.transact(older).await.unwrap();
+    let counting = Arc::new(CountingTable::new(api.app.store.adapter()));
+    let job = integration_tests::container_on(&api.app, keys, counting.clone());
+    let before = counting.snapshot();
+    let done = shared::jobs::reencrypt::run_pending(&job, 100).await.unwrap();
+    assert_eq!((done.len(), done[0].reencrypted_fields, done[0].done), (1, 16, true), "{done:?}");
+    let want = std::collections::BTreeMap::from([("BatchGetItem", 1), ("GetItem", 2), ("Query", 2), ("TransactWriteItems", 1)]);
+    assert_eq!(delta(&before, &counting.snapshot()), want);
+    let profiles = profiles_of(&api, &scope).await;
+    assert!(profiles.iter().all(|p| sealed_versions(p).iter().all(|v| v == "v1.2.")), "{profiles:?}");
+}
+
+/// A wrapped key copied into another version's place (by someone who can write the table but
+/// not use the key service as the tenant) is refused, whether read alone or ahead with the
+/// pointer: data is never sealed under one version's label with another version's key.
+#[tokio::test]
+async fn a_wrapped_key_in_another_versions_place_is_refused() {
+    use shared::crypto::Keyring;
+    let (api, scope, keys) = rotated_with_two_profiles().await;
+    let first = api.app.store.get(&Keyring::version_key(&scope, 1)).await.unwrap().expect("version 1's wrapped key");
+    let mut moved = first.clone();
+    moved.key = Keyring::version_key(&scope, 2);
+    api.app.store.table().put(moved, shared::store::Condition::None).await.unwrap();
+    let before = profiles_of(&api, &scope).await;
+
+    let job = integration_tests::another_container(&api.app, keys.clone());
+    let failed = shared::jobs::reencrypt::run_pending(&job, 100).await;
+    assert!(failed.is_err(), "{failed:?}");
+    let bodies = |profiles: &[shared::store::Item]| profiles.iter().map(|p| p.body.clone()).collect::<Vec<_>>();
+    assert_eq!(bodies(&profiles_of(&api, &scope).await), bodies(&before), "nothing re-sealed");
+    let progress = shared::jobs::reencrypt::progress(&api.app, &scope).await.unwrap().unwrap();
+    assert_eq!((progress.reencrypted_fields, progress.done), (0, false), "still pending");
+
+    let alone = integration_tests::another_container(&api.app, keys);
+    let opened = alone.keyring.seal_with(&alone.store, &scope, 2, "PROFILE/x", "passport", b"x", alone.clock.now()).await;
+    assert!(matches!(opened, Err(shared::error::ApiError::IntegrityFailure)), "{opened:?}");
 }

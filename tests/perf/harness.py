@@ -152,23 +152,61 @@ def stripped_size(binary: Path) -> int:
         return os.path.getsize(copy)
 
 
-def code_sections_kb(binary: Path) -> dict[str, int]:
-    """Sizes of the code sections of an ELF64 binary (`.text`, and `.text.hot` where
-    functions/build.rs laid the code that runs out together), from its section headers."""
+def elf_sections(binary: Path) -> list[tuple[str, int, int]]:
+    """The sections an ELF64 binary loads: (name, address, size), from its section headers."""
     data = binary.read_bytes()
     if data[:5] != b"\x7fELF\x02":
-        return {}
+        return []
     order = "<" if data[5] == 1 else ">"
     shoff, = struct.unpack_from(order + "Q", data, 0x28)
     shentsize, shnum, shstrndx = struct.unpack_from(order + "HHH", data, 0x3A)
     headers = [struct.unpack_from(order + "IIQQQQ", data, shoff + i * shentsize) for i in range(shnum)]
     names_at = headers[shstrndx][4]
-    sizes = {}
-    for name_offset, _kind, _flags, _addr, _offset, size in headers:
-        name = data[names_at + name_offset : data.index(b"\0", names_at + name_offset)].decode()
-        if name in (".text", ".text.hot"):
-            sizes[name] = round(size / 1024)
-    return sizes
+    sections = []
+    for name_offset, _kind, flags, addr, _offset, size in headers:
+        if flags & 0x2:  # SHF_ALLOC
+            name = data[names_at + name_offset : data.index(b"\0", names_at + name_offset)].decode()
+            sections.append((name, addr, size))
+    return sections
+
+
+def code_sections_kb(binary: Path) -> dict[str, int]:
+    """Sizes of the code sections (`.text`, and `.text.hot` where functions/build.rs laid the
+    code that runs out together)."""
+    return {name: round(size / 1024) for name, _, size in elf_sections(binary) if name in (".text", ".text.hot")}
+
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def rss_by_section(pid: int, binary: Path) -> dict[str, int]:
+    """Resident kB of each section of the function's own binary: which of its code, read-only
+    data, relocations and relocated data the process holds (present bits of /proc/<pid>/pagemap,
+    which a process's owner may read). A page shared by two sections counts for the first."""
+    sections = sorted(elf_sections(binary), key=lambda s: s[1])
+    out: Counter = Counter()
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text().splitlines()
+        real = os.path.realpath(binary)
+        with open(f"/proc/{pid}/pagemap", "rb") as pagemap:
+            bias = None
+            for line in maps:
+                fields = line.split()
+                if len(fields) < 6 or os.path.realpath(fields[5]) != real:
+                    continue
+                start, end = (int(x, 16) for x in fields[0].split("-"))
+                if bias is None:  # the first mapping holds the ELF header: address 0 of the image
+                    bias = start - int(fields[2], 16)
+                pagemap.seek(start // PAGE * 8)
+                entries = pagemap.read((end - start) // PAGE * 8)
+                for i in range(len(entries) // 8):
+                    if entries[i * 8 + 7] & 0x80:  # bit 63: present
+                        page = start + i * PAGE - bias
+                        name = next((n for n, a, z in sections if a + z > page and a < page + PAGE), "(headers)")
+                        out[name] += PAGE // 1024
+    except OSError:
+        return {}
+    return dict(out.most_common())
 
 
 # Below this part of the code a function ran when it was recorded, its `.text.hot` shows that
@@ -862,6 +900,7 @@ def measure(
         result["rss_anon_kb"] = mem.get("RssAnon")
         result["rss_file_kb"] = mem.get("RssFile")
         result["rss_by_mapping_kb"] = rss_by_mapping(proc.pid)
+        result["rss_by_section_kb"] = rss_by_section(proc.pid, binary)
         result["aws_calls_init"] = len(init_calls)
         if api.unknown_posts:
             add_error(result, f"answers to unknown request ids: {api.unknown_posts[:3]}")

@@ -44,6 +44,11 @@ LONGEST_PATTERN = 120
 # that the recording ran another variant: every backend of these is listed.
 RUNTIME_DISPATCHED = ["_ZN4sha26sha256*", "_ZN4sha26sha512*"]
 
+# The compiler's 128-bit integer and float conversions: a few hundred bytes each, and whether they
+# run depends on timing (clock arithmetic), so a slow run under valgrind can miss them. Every
+# function gets them.
+EVERY_FUNCTION = ["__floatti*", "__floatunti*", "__fixdfti", "__fixunsdfti"]
+
 
 def functions_run(path: Path) -> tuple[str | None, list[str]]:
     """The binary a callgrind output profiled, and the functions it saw run, in file order."""
@@ -177,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Most runs first; among equals, the order they were first met in.
     patterns = sorted(runs_of, key=lambda p: -runs_of[p])
-    patterns += [p for p in RUNTIME_DISPATCHED if p not in runs_of]
+    patterns += [p for p in RUNTIME_DISPATCHED + EVERY_FUNCTION if p not in runs_of]
     text_of = assembly_text(args.archive)
     objects = assembly_objects(text_of, set(ran))
     place = {p: i for i, p in enumerate(patterns)}
@@ -185,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     for function, own_patterns in ran_by.items():
         indices = {place[p] for p in own_patterns}
         indices |= {place[p] for p in RUNTIME_DISPATCHED if p in place and any(fnmatch.fnmatchcase(q, p) for q in own_patterns)}
+        indices |= {place[p] for p in EVERY_FUNCTION}
         ran_objects = assembly_objects(text_of, set(own_by[function]))
         indices |= {len(patterns) + i for i, o in enumerate(objects) if o in ran_objects}
         shares[function] = (ran_bytes[function] // 1024, sorted(indices))

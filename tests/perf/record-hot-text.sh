@@ -7,11 +7,15 @@
 # (tests/perf/README.md, "Code layout"). The callgrind outputs stay in
 # target/symbols/hot-text-recording; `--listing-only` writes the listing from them again.
 #
-# Usage: bash tests/perf/record-hot-text.sh [--listing-only] [FUNCTIONS]     (default: all)
+# Usage: bash tests/perf/record-hot-text.sh [--listing-only] [FUNCTIONS]
+# FUNCTIONS (comma-separated; default all) records those functions again and keeps the other
+# functions' recordings: after a change to one function's hot path, say.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-export CARGO_TARGET_DIR="$root/target/symbols" CARGO_PROFILE_RELEASE_STRIP=false CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
+# Symbols only, no debug information: with it LLVM inlines differently at opt-level "z", and the
+# functions the release build keeps out of line (and runs) would be missing from the listing.
+export CARGO_TARGET_DIR="$root/target/symbols" CARGO_PROFILE_RELEASE_STRIP=false
 recording="$CARGO_TARGET_DIR/hot-text-recording"
 
 if [ "${1:-}" = --listing-only ]; then
@@ -19,9 +23,18 @@ if [ "${1:-}" = --listing-only ]; then
 else
     command -v valgrind >/dev/null || { echo "record-hot-text: valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
     bash scripts/pytools.sh
-    rm -rf "$recording" && mkdir -p "$recording"
-    .venv/bin/python tests/perf/harness.py --functions "${1:-all}" --warm 20 --require-2xx --out "$recording/results" \
-        --launch-prefix "valgrind --tool=callgrind --demangle=no --callgrind-out-file=$recording/callgrind.%p"
+    functions="${1:-all}"
+    if [ "$functions" = all ]; then
+        rm -rf "$recording"
+    else
+        IFS=, read -ra names <<< "$functions"
+        for name in "${names[@]}"; do
+            grep -l -E "^cmd: .*/$name\$" "$recording"/callgrind.* 2>/dev/null | xargs -r rm -f
+        done
+    fi
+    mkdir -p "$recording"
+    .venv/bin/python tests/perf/harness.py --functions "$functions" --warm 20 --require-2xx --out "$recording/results" \
+        --launch-prefix "valgrind --tool=callgrind --demangle=no --callgrind-out-file=$recording/callgrind.$(date +%s).%p"
 fi
 
 # The yardsticks are measured too; their code is not the functions'.

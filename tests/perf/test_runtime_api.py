@@ -505,6 +505,8 @@ class LaunchPrefixTest(unittest.TestCase):
             self.assertEqual(result["statuses"], {"200": 4})
             self.assertEqual(marker.read_text().strip(), "under-test")
             self.assertGreater(result["peak_rss_kb"], 0)
+            # The resident pages of its own binary, by section: the code it ran among them.
+            self.assertGreater(result["rss_by_section_kb"].get(".text", 0), 0, result["rss_by_section_kb"])
 
 
 class CallgrindReadingTest(unittest.TestCase):

@@ -40,6 +40,12 @@ struct CachedKey {
     uses: u64,
 }
 
+impl CachedKey {
+    fn usable(&self, now: i64) -> bool {
+        now - self.loaded_at < MAX_KEY_AGE_SECONDS && self.uses < MAX_KEY_USES
+    }
+}
+
 /// Why a sealed value could not be opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpenError {
@@ -90,12 +96,17 @@ impl Keyring {
     fn cached(&self, tenant: &TenantId, version: u32, now: i64) -> Option<Arc<LessSafeKey>> {
         let mut keys = self.keys.lock().ok()?;
         let entry = keys.get_mut(&(tenant.clone(), version))?;
-        if now - entry.loaded_at >= MAX_KEY_AGE_SECONDS || entry.uses >= MAX_KEY_USES {
+        if !entry.usable(now) {
             keys.remove(&(tenant.clone(), version));
             return None;
         }
         entry.uses += 1;
         Some(entry.key.clone())
+    }
+
+    /// Whether this container holds a usable plaintext key of the version (without using it).
+    pub fn holds(&self, tenant: &TenantId, version: u32, now: i64) -> bool {
+        self.keys.lock().ok().and_then(|keys| keys.get(&(tenant.clone(), version)).map(|entry| entry.usable(now))).unwrap_or(false)
     }
 
     fn remember(&self, tenant: &TenantId, version: u32, key: Arc<LessSafeKey>, now: i64) {
@@ -175,11 +186,26 @@ impl Keyring {
             return Ok(k);
         }
         let item = store
-            .get(&scope.key(Collection::Key, &version_id(version)))
+            .get(&Self::version_key(scope, version))
             .await
             .map_err(|e| OpenError::Unavailable(e.to_string()))?
             .ok_or(OpenError::KeyDestroyed)?;
+        self.unwrap_and_remember(scope, version, &item, now).await
+    }
+
+    /// Unwraps a version's key from its item (read at [`Keyring::version_key`]) and caches it:
+    /// for a caller that read the wrapped key together with other items.
+    pub async fn load(&self, scope: &TenantScope, version: u32, item: &Item, now: i64) -> Result<(), OpenError> {
+        self.unwrap_and_remember(scope, version, item, now).await.map(|_| ())
+    }
+
+    async fn unwrap_and_remember(&self, scope: &TenantScope, version: u32, item: &Item, now: i64) -> Result<Arc<LessSafeKey>, OpenError> {
+        let tenant = scope.tenant_id();
         let wrapped: WrappedKey = item.decode().map_err(|_| OpenError::Integrity)?;
+        // A version's item holding another version's key has been moved: never use it as this one.
+        if wrapped.version != version || item.key != Self::version_key(scope, version) {
+            return Err(OpenError::Integrity);
+        }
         let wrapped = BASE64.decode(wrapped.wrapped.as_bytes()).map_err(|_| OpenError::Integrity)?;
         let plaintext = self.service.decrypt_data_key(tenant, &wrapped).await.map_err(|e| match e {
             KeyError::Refused => OpenError::Integrity,
@@ -244,6 +270,11 @@ impl Keyring {
     /// Where a tenant's current key version is recorded, for a caller that reads it with others.
     pub fn current_key(scope: &TenantScope) -> Key {
         scope.key(Collection::Key, CURRENT)
+    }
+
+    /// Where a version's wrapped key is kept, for a caller that reads it with others.
+    pub fn version_key(scope: &TenantScope, version: u32) -> Key {
+        scope.key(Collection::Key, &version_id(version))
     }
 
     /// The current version that item (read at [`Keyring::current_key`]) records.

@@ -29,10 +29,21 @@ pub struct Progress {
     cursor: Option<LastKey>,
 }
 
+/// A tenant's entry in the list of pending re-encryptions.
+#[derive(Debug, Deserialize)]
+struct Pending {
+    /// The version the rotation made; entries scheduled before it was recorded have none.
+    #[serde(default)]
+    target_version: Option<u32>,
+}
+
 /// The writes that schedule the tenant's re-encryption to `target_version`, for the rotation's
 /// own transaction: a rotation never lands without the job that moves the data to its key.
 pub fn schedule_writes(scope: &TenantScope, target_version: u32) -> ApiResult<Vec<Write>> {
-    let pointer = Item::new(platform::reencrypt_pending(scope.tenant_id()), serde_json::json!({"tenant_id": scope.tenant_id()}));
+    let pointer = Item::new(
+        platform::reencrypt_pending(scope.tenant_id()),
+        serde_json::json!({"tenant_id": scope.tenant_id(), "target_version": target_version}),
+    );
     Ok(vec![
         Write::Put { item: progress_item(scope, &scheduled(scope, target_version))?, condition: Condition::None },
         Write::Put { item: pointer, condition: Condition::None },
@@ -74,7 +85,8 @@ pub async fn run_pending(app: &App, budget: u64) -> ApiResult<Vec<Progress>> {
         let Ok(tenant) = TenantId::parse(item.key.sk()) else {
             continue;
         };
-        let (p, scanned) = run_tenant(app, &TenantScope::trusted(tenant), left).await?;
+        let scheduled = item.decode::<Pending>().ok().and_then(|p| p.target_version);
+        let (p, scanned) = run_tenant(app, &TenantScope::trusted(tenant), scheduled, left).await?;
         left = left.saturating_sub(scanned);
         out.push(p);
         if left == 0 {
@@ -89,10 +101,25 @@ pub async fn run_pending(app: &App, budget: u64) -> ApiResult<Vec<Progress>> {
 /// progress and, on the last page, the end of the pending entry are one transaction, on
 /// condition that the key version is still the one the job moves to: progress never runs ahead
 /// of the data or behind it, and a rotation meanwhile is not marked done for the old version.
-async fn run_tenant(app: &App, scope: &TenantScope, budget: u64) -> ApiResult<(Progress, u64)> {
+///
+/// The keys the pages need are read with the pointer and unwrapped while the first page is read:
+/// the wrapped keys of the version the rotation made (`scheduled`) and of the one before it,
+/// unless this container holds them.
+async fn run_tenant(app: &App, scope: &TenantScope, scheduled: Option<u32>, budget: u64) -> ApiResult<(Progress, u64)> {
+    let now = app.clock.now();
+    let versions: Vec<u32> = scheduled
+        .map(|v| [v, v.saturating_sub(1)])
+        .into_iter()
+        .flatten()
+        .filter(|&v| v > 0 && !app.keyring.holds(scope.tenant_id(), v, now))
+        .collect();
     let progress_key = scope.key(Collection::Job, STATE_ID);
-    let mut items = app.store.get_many(&[Keyring::current_key(scope), progress_key]).await?.into_iter();
+    let mut keys = vec![Keyring::current_key(scope), progress_key];
+    keys.extend(versions.iter().map(|&v| Keyring::version_key(scope, v)));
+    let mut items = app.store.get_many(&keys).await?.into_iter();
     let (pointer, stored) = (items.next().flatten(), items.next().flatten());
+    let mut wrapped = versions.into_iter().zip(items).filter_map(|(v, item)| Some((v, item?)));
+    let mut unwrap_first = [wrapped.next(), wrapped.next()];
     let Some(pointer) = pointer else {
         // No key (an offboarded tenant): nothing is left to move.
         let p = Progress { tenant_id: scope.tenant_id().to_string(), done: true, ..Default::default() };
@@ -123,7 +150,10 @@ async fn run_tenant(app: &App, scope: &TenantScope, budget: u64) -> ApiResult<(P
             forward: true,
             start_after: p.cursor.clone(),
         };
-        let page = app.store.table().query(spec).await?;
+        let page = match std::mem::take(&mut unwrap_first) {
+            [None, None] => app.store.table().query(spec).await?,
+            [a, b] => tokio::join!(app.store.table().query(spec), load_key(app, scope, a, now), load_key(app, scope, b, now)).0?,
+        };
         // The page's counts go into `next`, which becomes the progress only once saved.
         let mut next = p.clone();
         let mut resealed = Vec::new();
@@ -144,6 +174,16 @@ async fn run_tenant(app: &App, scope: &TenantScope, budget: u64) -> ApiResult<(P
     }
     tracing::info!(event = "reencrypt_progress", tenant = %scope.tenant_id(), target = p.target_version, scanned = p.scanned, reencrypted = p.reencrypted_fields, done = p.done, "re-encryption progress");
     Ok((p, scanned_now))
+}
+
+/// Unwraps and caches a key read ahead. A failure is only logged: re-sealing reads the key again
+/// and counts a field it cannot open.
+async fn load_key(app: &App, scope: &TenantScope, wrapped: Option<(u32, Item)>, now: i64) {
+    if let Some((version, item)) = wrapped {
+        if let Err(e) = app.keyring.load(scope, version, &item, now).await {
+            tracing::warn!(event = "reencrypt_key_read_ahead_failed", tenant = %scope.tenant_id(), version, error = ?e, "a key read ahead could not be unwrapped");
+        }
+    }
 }
 
 /// A profile re-sealed under the current version, and how many of its fields moved.
