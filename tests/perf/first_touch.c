@@ -8,7 +8,8 @@
 //   python3 tests/perf/harness.py --bin-dir DIR --functions me --warm 50 --out /tmp/ft
 //       --launch-prefix "env LD_PRELOAD=/tmp/first_touch.so TOUCH_EXE=me TOUCH_FROM=<.text start> TOUCH_TO=<.text end> TOUCH_OUT=/tmp/ft/touched"
 //
-// Addresses in hex as `readelf -SW` prints them; DIR holds a build with symbols and no debug
+// Under it the resident figures mean nothing: each page touched becomes a mapping of its own, so
+// the kernel maps no pages around a fault. Addresses in hex as `readelf -SW` prints them; DIR holds a build with symbols and no debug
 // information (tests/perf/README.md, "Code layout"), whose `nm` names the functions touched.
 #define _GNU_SOURCE
 #include <fcntl.h>
