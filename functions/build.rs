@@ -9,11 +9,18 @@ use std::error::Error;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+/// Set by `tests/perf/record-hot-text.sh`: link with symbols, which callgrind names the code by.
+/// Stripping happens here rather than in the profile so that the recorded build and the release
+/// build are the same code (a profile setting changes every crate's hash, and LLVM then keeps
+/// other functions out of line).
+const KEEP_SYMBOLS: &str = "HOT_TEXT_KEEP_SYMBOLS";
+
 fn main() -> Result<(), Box<dyn Error>> {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let listing = manifest.join("hot-text.txt");
     println!("cargo::rerun-if-changed={}", listing.display());
     println!("cargo::rerun-if-changed={}", manifest.join("src/bin").display());
+    println!("cargo::rerun-if-env-changed={KEEP_SYMBOLS}");
     let release = std::env::var("PROFILE").is_ok_and(|p| p == "release");
     let linux = std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux");
     if !(release && linux) {
@@ -30,6 +37,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         // default on x86_64 Linux, and zig's, which cargo-lambda links with) and GNU ld read it
         // alike.
         println!("cargo::rustc-link-arg-bin={binary}=-Wl,-T,{}", path.display());
+        if std::env::var_os(KEEP_SYMBOLS).is_none() {
+            println!("cargo::rustc-link-arg-bin={binary}=-Wl,--strip-all");
+        }
     }
     Ok(())
 }

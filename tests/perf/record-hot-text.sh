@@ -13,9 +13,10 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
-# Symbols only, no debug information: with it LLVM inlines differently at opt-level "z", and the
-# functions the release build keeps out of line (and runs) would be missing from the listing.
-export CARGO_TARGET_DIR="$root/target/symbols" CARGO_PROFILE_RELEASE_STRIP=false
+# The release profile as it is, linked with symbols (functions/build.rs strips otherwise): any
+# profile override (debug information, strip) changes every crate's hash, and LLVM then keeps
+# other functions out of line than the release build runs.
+export CARGO_TARGET_DIR="$root/target/symbols" HOT_TEXT_KEEP_SYMBOLS=1
 recording="$CARGO_TARGET_DIR/hot-text-recording"
 
 if [ "${1:-}" = --listing-only ]; then
