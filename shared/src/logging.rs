@@ -21,6 +21,11 @@ pub fn init() {
 /// `RUST_LOG` as `target=level` directives with a default level (`info,shared=debug`), else
 /// Lambda's `AWS_LAMBDA_LOG_LEVEL`, else `info`. A plain target filter, not `EnvFilter`: its
 /// span and field matching would link a regex engine into every function for nothing.
+///
+/// Release builds have no debug or trace events to enable: the workspace's `tracing` feature
+/// `release_max_level_info` compiles them out of every crate, the SDK's thousands included,
+/// which takes a quarter of the relocations the loader applies at each cold start (README,
+/// "Memory"). Debug builds (the local API, the tests) keep them.
 fn filter_from_env() -> Targets {
     let directives = std::env::var("RUST_LOG").ok().filter(|v| !v.trim().is_empty());
     filter_from(directives.as_deref(), std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref())

@@ -176,6 +176,13 @@ def code_sections_kb(binary: Path) -> dict[str, int]:
     return {name: round(size / 1024) for name, _, size in elf_sections(binary) if name in (".text", ".text.hot")}
 
 
+def relocations(binary: Path) -> int:
+    """Entries of `.rela.dyn`, which the loader reads whole and applies at every start of a PIE
+    binary (its pages and those of the data it patches stay resident)."""
+    return sum(size for name, _, size in elf_sections(binary) if name == ".rela.dyn") // ELF64_RELA_SIZE
+
+
+ELF64_RELA_SIZE = 24
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -811,6 +818,7 @@ def measure(
     env |= extra_env or {}
     result["size_bytes"] = stripped_size(binary)
     result["code_kb"] = code_sections_kb(binary)
+    result["relocations"] = relocations(binary)
     stderr_path = logdir / f"{name}.log"
     mark0 = proxy.mark()
     first = api.submit(first_event)  # queued before start, as for a cold invoke

@@ -593,6 +593,9 @@ class HotTextTest(unittest.TestCase):
         self.assertIsNone(harness.hot_text_short({"function": function.name, "code_kb": sizes}), sizes)
         bare = require_binary(self, "PERF_BARE_BIN", "bare", BARE_BUILD)
         self.assertNotIn(".text.hot", harness.code_sections_kb(bare))
+        # Both are PIE: the loader relocates them; the function has the SDK's tables on top.
+        self.assertGreater(harness.relocations(function), harness.relocations(bare), (function, bare))
+        self.assertGreater(harness.relocations(bare), 0)
 
 
 class PlatformInitErrorTest(unittest.TestCase):
