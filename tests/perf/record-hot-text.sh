@@ -1,30 +1,42 @@
 #!/usr/bin/env bash
-# Records which code the functions run and writes functions/hot-text.txt, the layout release links
-# use (functions/build.rs): builds every function with symbols (target/symbols), runs the harness
-# over all of them under callgrind (20 warm invocations each), and turns what ran into section
-# patterns without build hashes (tests/perf/hot_text.py). Needs valgrind and binutils; about 40
-# minutes on 2 cores. Run it after a change of dependencies or of a hot path, then measure
-# (tests/perf/README.md, "Code layout"). The callgrind outputs stay in
-# target/symbols/hot-text-recording; `--listing-only` writes the listing from them again.
+# Records which code the functions run and which read-only data they read, and writes
+# functions/hot-text.txt and functions/hot-rodata.txt, the layout release links use
+# (functions/build.rs): builds every function with symbols and link maps (target/symbols), runs
+# the harness over all of them under callgrind (20 warm invocations each) and turns what ran into
+# section patterns without build hashes (tests/perf/hot_text.py); then runs them again natively
+# with tests/perf/rodata_touch.c preloaded and names the data they read from the link maps
+# (tests/perf/hot_rodata.py). Needs valgrind, gcc and binutils; about 40 minutes for the code and
+# 15 for the data on 2 cores. Run it after a change of dependencies or of a hot path, then
+# measure (tests/perf/README.md, "Code layout", "Data layout"). The recordings stay in
+# target/symbols/hot-text-recording and target/symbols/hot-rodata-recording; `--listing-only`
+# writes both listings from them again.
 #
-# Usage: bash tests/perf/record-hot-text.sh [--listing-only] [FUNCTIONS]
+# Usage: bash tests/perf/record-hot-text.sh [--listing-only | --data-only] [FUNCTIONS]
 # FUNCTIONS (comma-separated; default all) records those functions again and keeps the other
-# functions' recordings: after a change to one function's hot path, say.
+# functions' recordings: after a change to one function's hot path, say. `--data-only` records
+# the data and leaves the code's recording as it is: the data's anonymous constants are named by
+# their place in their crate, so the data goes stale sooner than the code.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 # The release profile as it is, linked with symbols (functions/build.rs strips otherwise): any
 # profile override (debug information, strip) changes every crate's hash, and LLVM then keeps
 # other functions out of line than the release build runs.
-export CARGO_TARGET_DIR="$root/target/symbols" HOT_TEXT_KEEP_SYMBOLS=1
+export CARGO_TARGET_DIR="$root/target/symbols" HOT_TEXT_KEEP_SYMBOLS=1 HOT_TEXT_MAP_DIR="$root/target/symbols/maps"
 recording="$CARGO_TARGET_DIR/hot-text-recording"
+data="$CARGO_TARGET_DIR/hot-rodata-recording"
+mkdir -p "$HOT_TEXT_MAP_DIR" "$data"
 
-if [ "${1:-}" = --listing-only ]; then
-    shift
-else
-    command -v valgrind >/dev/null || { echo "record-hot-text: valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
+mode="${1:-}"
+case "$mode" in --listing-only | --data-only) shift ;; *) mode=all ;; esac
+functions="${1:-all}"
+
+if [ "$mode" != --listing-only ]; then
     bash scripts/pytools.sh
-    functions="${1:-all}"
+fi
+
+if [ "$mode" = all ]; then
+    command -v valgrind >/dev/null || { echo "record-hot-text: valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
     if [ "$functions" = all ]; then
         rm -rf "$recording"
     else
@@ -38,10 +50,30 @@ else
         --launch-prefix "valgrind --tool=callgrind --demangle=no --callgrind-out-file=$recording/callgrind.$(date +%s).%p"
 fi
 
-# The yardsticks are measured too; their code is not the functions'.
-mapfile -t outputs < <(grep -L -E '^cmd: .*/(bare|bare-sdk)$' "$recording"/callgrind.*)
-mapfile -t archives < <(ls "$CARGO_TARGET_DIR"/release/build/aws-lc-sys-*/out/libaws_lc_*_crypto.a)
-args=()
-for a in "${archives[@]}"; do args+=(--archive "$a"); done
-python3 tests/perf/hot_text.py "${args[@]}" "${outputs[@]}" > functions/hot-text.txt
-echo "record-hot-text: wrote functions/hot-text.txt from ${#outputs[@]} runs"
+if [ "$mode" != --listing-only ]; then
+    if [ "$functions" = all ]; then
+        rm -f "$data"/touched.*
+    else
+        IFS=, read -ra names <<< "$functions"
+        for name in "${names[@]}"; do rm -f "$data/touched.$name".*; done
+    fi
+    gcc -O2 -shared -fPIC -o "$data/rodata_touch.so" tests/perf/rodata_touch.c
+    # Built (with the link maps) by the code's pass, or here for --data-only.
+    build=(); [ "$mode" = --data-only ] || build=(--no-build)
+    .venv/bin/python tests/perf/harness.py "${build[@]}" --functions "$functions" --warm 20 --require-2xx --out "$data/results" \
+        --launch-prefix "env LD_PRELOAD=$data/rodata_touch.so TOUCH_OUT=$data/touched"
+fi
+
+# The code's listing names what ran by the symbols of the binaries recorded, so it is written
+# only with them: after --data-only, the binaries are newer than the callgrind outputs.
+if [ "$mode" != --data-only ]; then
+    # The yardsticks are measured too; their code is not the functions'.
+    mapfile -t outputs < <(grep -L -E '^cmd: .*/(bare|bare-sdk)$' "$recording"/callgrind.*)
+    mapfile -t archives < <(ls "$CARGO_TARGET_DIR"/release/build/aws-lc-sys-*/out/libaws_lc_*_crypto.a)
+    args=()
+    for a in "${archives[@]}"; do args+=(--archive "$a"); done
+    python3 tests/perf/hot_text.py "${args[@]}" "${outputs[@]}" > functions/hot-text.txt
+    echo "record-hot-text: wrote functions/hot-text.txt from ${#outputs[@]} runs"
+fi
+python3 tests/perf/hot_rodata.py --maps "$HOT_TEXT_MAP_DIR" "$data"/touched.* > functions/hot-rodata.txt
+echo "record-hot-text: wrote functions/hot-rodata.txt"

@@ -12,6 +12,8 @@ are skipped, except under CI=true, where a missing binary is a failure.
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import datetime as dt
 import http.client
 import json
@@ -591,11 +593,80 @@ class HotTextTest(unittest.TestCase):
             self.skipTest("debug builds are not laid out")
         sizes = harness.code_sections_kb(function)
         self.assertIsNone(harness.hot_text_short({"function": function.name, "code_kb": sizes}), sizes)
+        # And the data it read in `.rodata.hot`, before the rest (functions/hot-rodata.txt).
+        loaded = {name: address for name, address, _ in harness.elf_sections(function)}
+        self.assertLess(loaded[".rodata.hot"], loaded[".rodata"], loaded)
         bare = require_binary(self, "PERF_BARE_BIN", "bare", BARE_BUILD)
         self.assertNotIn(".text.hot", harness.code_sections_kb(bare))
         # Both are PIE: the loader relocates them; the function has the SDK's tables on top.
         self.assertGreater(harness.relocations(function), harness.relocations(bare), (function, bare))
         self.assertGreater(harness.relocations(bare), 0)
+
+
+class HotRodataTest(unittest.TestCase):
+    """functions/hot-rodata.txt names the read-only data the functions read, by the input
+    sections of the link map at each address rodata_touch.c logged (tests/perf/hot_rodata.py)."""
+
+    MAP = "".join(
+        [
+            "             VMA              LMA     Size Align Out     In      Symbol\n",
+            "             2a8              2a8       1c     1 .interp\n",
+            "             2a8              2a8       1c     1         <internal>:(.interp)\n",
+            "           7fa00            7fa00    d3640    64 .rodata\n",
+            "           7fa00            7fa00       a4     4         /t/release/deps/me-2c0f.me.bd7d-cgu.0.rcgu.o:(.rodata._ZN11lambda_http3run28_$u7b$$u7b$closure$u7d$$u7d$17he6752498c8ca5fc8E)\n",
+            "           7faf0            7faf0     20d0    16         <internal>:(.rodata.cst16)\n",
+            "           81bc0            81bc0       10     1         /t/release/deps/me-2c0f.me.bd7d-cgu.0.rcgu.o:(.rodata..Lanon.f4bc22c9b9a32bc82ed9e5cf774a0d03.10)\n",
+            "           81bd0            81bd0      565    64         /t/deps/rustcX/libaws_lc_sys-642d.rlib(6cca901d1d9807b8-sha512-x86_64.o):(.rodata)\n",
+            "           81bd0            81bd0        0     1                 K512\n",
+            "           82200            82200     9000    64         /t/deps/rustcX/libaws_lc_sys-642d.rlib(00d1b03bb8efc9c1-p256-table.o):(.rodata)\n",
+            "           8b200            8b200       40     8         /t/release/deps/me-2c0f.me.bd7d-cgu.0.rcgu.o:(.rodata..Lswitch.table._ZN4http6header4name10HeaderName6as_str17hfae982d2db79eaf2E.4764.rel)\n",
+            "          153040           153040     1000     8 .eh_frame\n",
+            "          153040           153040     1000     8         /t/a.o:(.eh_frame)\n",
+        ]
+    )
+
+    def test_each_address_read_names_its_input_section_without_build_hashes_where_it_can(self):
+        import hot_rodata
+
+        sections = hot_rodata.InputSections(self.MAP)
+        described = {
+            0x7FA10: "*.rcgu.o(.rodata._ZN11lambda_http3run28_$u7b$$u7b$closure$u7d$$u7d$17h*E*)",
+            0x7FB00: "*(.rodata.cst16)",
+            0x81BC4: "*.rcgu.o(.rodata..Lanon.f4bc22c9b9a32bc82ed9e5cf774a0d03.10)",
+            0x81BD0: "*-sha512-x86_64.o(.rodata)",
+            0x8B210: "*.rcgu.o(.rodata..Lswitch.table._ZN4http6header4name10HeaderName6as_str17h*E*)",
+        }
+        for offset, pattern in described.items():
+            section = sections.at(offset)
+            self.assertIsNotNone(section, hex(offset))
+            self.assertEqual(hot_rodata.pattern(section[2], section[3]), pattern)
+        self.assertIsNone(sections.at(0x2A8))  # not read-only data
+        self.assertIsNone(sections.at(0x153040))
+
+    def test_the_listing_puts_data_every_function_reads_first_and_leaves_large_tables_and_yardsticks_out(self):
+        import hot_rodata
+
+        with tempfile.TemporaryDirectory() as d:
+            maps = Path(d) / "maps"
+            maps.mkdir()
+            for function in ("me", "health"):
+                (maps / f"{function}.map").write_text(self.MAP)
+            (Path(d) / "touched.me.10").write_text("7fb00\n81bc4\n82300\n")  # cst16, anon, the big table
+            (Path(d) / "touched.health.11").write_text("81bc4\n")
+            (Path(d) / "touched.bare.12").write_text("7fa10\n")  # no map: a yardstick
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+                code = hot_rodata.main(["--maps", str(maps), *(str(p) for p in sorted(Path(d).glob("touched.*")))])
+        self.assertEqual(code, 0)
+        self.assertEqual(
+            [line for line in out.getvalue().splitlines() if not line.startswith("#")],
+            [
+                "data *.rcgu.o(.rodata..Lanon.f4bc22c9b9a32bc82ed9e5cf774a0d03.10)",
+                "data *(.rodata.cst16)",
+                "function health 0",
+                "function me 0-1",
+            ],
+        )
 
 
 class PlatformInitErrorTest(unittest.TestCase):
