@@ -176,13 +176,15 @@ def code_sections_kb(binary: Path) -> dict[str, int]:
     return {name: round(size / 1024) for name, _, size in elf_sections(binary) if name in (".text", ".text.hot")}
 
 
+ELF64_RELA_SIZE = 24
+
+
 def relocations(binary: Path) -> int:
     """Entries of `.rela.dyn`, which the loader reads whole and applies at every start of a PIE
     binary (its pages and those of the data it patches stay resident)."""
     return sum(size for name, _, size in elf_sections(binary) if name == ".rela.dyn") // ELF64_RELA_SIZE
 
 
-ELF64_RELA_SIZE = 24
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 

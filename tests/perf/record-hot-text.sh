@@ -30,6 +30,8 @@ mkdir -p "$HOT_TEXT_MAP_DIR" "$data"
 mode="${1:-}"
 case "$mode" in --listing-only | --data-only) shift ;; *) mode=all ;; esac
 functions="${1:-all}"
+names=()
+[ "$functions" = all ] || IFS=, read -ra names <<< "$functions"
 
 if [ "$mode" != --listing-only ]; then
     bash scripts/pytools.sh
@@ -40,7 +42,6 @@ if [ "$mode" = all ]; then
     if [ "$functions" = all ]; then
         rm -rf "$recording"
     else
-        IFS=, read -ra names <<< "$functions"
         for name in "${names[@]}"; do
             grep -l -E "^cmd: .*/$name\$" "$recording"/callgrind.* 2>/dev/null | xargs -r rm -f
         done
@@ -54,7 +55,6 @@ if [ "$mode" != --listing-only ]; then
     if [ "$functions" = all ]; then
         rm -f "$data"/touched.*
     else
-        IFS=, read -ra names <<< "$functions"
         for name in "${names[@]}"; do rm -f "$data/touched.$name".*; done
     fi
     gcc -O2 -shared -fPIC -o "$data/rodata_touch.so" tests/perf/rodata_touch.c
