@@ -76,6 +76,19 @@ def defined_symbols(binary: str) -> dict[str, int]:
     return sizes
 
 
+def own_functions(names: list[str], symbols: dict[str, int]) -> dict[str, int]:
+    """The recorded names that are the binary's own functions, with their sizes in it. Names are
+    compared without hashes: a recording made before a change of crate hashes (a dependency, a
+    feature, the profile) still names the same functions of the binary built since. The size of
+    a name is that of every function of the binary its pattern matches: what a link lays out
+    for it."""
+    size_of: dict[str, int] = {}
+    for symbol, size in symbols.items():
+        key = without_hashes(symbol)
+        size_of[key] = size + size_of.get(key, 0)
+    return {name: size_of[key] for name in names if (key := without_hashes(name)) in size_of}
+
+
 def without_hashes(symbol: str) -> str:
     p = re.sub(r"\.(llvm\.)?\d+$", "", symbol)  # LLVM's suffix for a renamed local copy
     p = re.sub(r"17h[0-9a-f]{16}E$", "17h*E", p)  # legacy mangling's instance hash
@@ -102,8 +115,9 @@ def assembly_text(archives: list[str]) -> dict[str, set[str]]:
 def assembly_objects(text_of: dict[str, set[str]], wanted: set[str]) -> list[str]:
     """The objects (of `assembly_text`) that define a wanted function."""
     members: dict[str, None] = {}
+    wanted = {without_hashes(name) for name in wanted}
     for member, functions in text_of.items():
-        if functions & wanted:
+        if {without_hashes(f) for f in functions} & wanted:
             members.setdefault(member, None)
             # aws-lc picks `_alt` (no ADX/BMI2) or not at run time; valgrind's CPU has no ADX,
             # so the recording saw one variant where Lambda's CPUs may run the other.
@@ -154,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     symbols_of: dict[str, dict[str, int]] = {}
+    size_of: dict[str, int] = {}
     ran: dict[str, None] = {}
     # How many runs ran each pattern: the code that every function runs comes first, so that a
     # function touches the front of `.text.hot` and not the code only other functions need.
@@ -169,11 +184,14 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if binary not in symbols_of:
             symbols_of[binary] = defined_symbols(binary)
-        own = [name for name in names if name in symbols_of[binary]]
+        own_sizes = own_functions(names, symbols_of[binary])
+        size_of.update(own_sizes)
+        own = list(own_sizes)
         ran.update(dict.fromkeys(own))
         function = Path(binary).name
         own_by.setdefault(function, {}).update(dict.fromkeys(own))
-        ran_bytes[function] = sum(symbols_of[binary][name] for name in own_by[function])
+        # Per pattern: instances of one generic recorded under several hashes count once.
+        ran_bytes[function] = sum({without_hashes(name): size_of[name] for name in own_by[function]}.values())
         for pattern in dict.fromkeys(without_hashes(name) for name in own):
             # Glob metacharacters never occur in mangled Rust or C names; skip anything else.
             if not any(c in pattern for c in "[]?\\ \t") and pattern not in ran_by.setdefault(function, {}):

@@ -11,11 +11,13 @@
 # target/symbols/hot-text-recording and target/symbols/hot-rodata-recording; `--listing-only`
 # writes both listings from them again.
 #
-# Usage: bash tests/perf/record-hot-text.sh [--listing-only | --data-only] [FUNCTIONS]
+# Usage: bash tests/perf/record-hot-text.sh [--listing-only | --code-only | --data-only] [FUNCTIONS]
 # FUNCTIONS (comma-separated; default all) records those functions again and keeps the other
 # functions' recordings: after a change to one function's hot path, say. `--data-only` records
 # the data and leaves the code's recording as it is: the data's anonymous constants are named by
-# their place in their crate, so the data goes stale sooner than the code.
+# their place in their crate, so the data goes stale sooner than the code. `--code-only` records
+# the code and keeps the data's recording: after a change of what LLVM inlines (a feature or a
+# profile setting) that left the data's names as they were.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -28,7 +30,7 @@ data="$CARGO_TARGET_DIR/hot-rodata-recording"
 mkdir -p "$HOT_TEXT_MAP_DIR" "$data"
 
 mode="${1:-}"
-case "$mode" in --listing-only | --data-only) shift ;; *) mode=all ;; esac
+case "$mode" in --listing-only | --code-only | --data-only) shift ;; *) mode=all ;; esac
 functions="${1:-all}"
 names=()
 [ "$functions" = all ] || IFS=, read -ra names <<< "$functions"
@@ -37,7 +39,7 @@ if [ "$mode" != --listing-only ]; then
     bash scripts/pytools.sh
 fi
 
-if [ "$mode" = all ]; then
+if [ "$mode" = all ] || [ "$mode" = --code-only ]; then
     command -v valgrind >/dev/null || { echo "record-hot-text: valgrind is needed (apt-get install valgrind)" >&2; exit 2; }
     if [ "$functions" = all ]; then
         rm -rf "$recording"
@@ -51,7 +53,7 @@ if [ "$mode" = all ]; then
         --launch-prefix "valgrind --tool=callgrind --demangle=no --callgrind-out-file=$recording/callgrind.$(date +%s).%p"
 fi
 
-if [ "$mode" != --listing-only ]; then
+if [ "$mode" = all ] || [ "$mode" = --data-only ]; then
     if [ "$functions" = all ]; then
         rm -f "$data"/touched.*
     else
@@ -64,8 +66,9 @@ if [ "$mode" != --listing-only ]; then
         --launch-prefix "env LD_PRELOAD=$data/rodata_touch.so TOUCH_OUT=$data/touched"
 fi
 
-# The code's listing names what ran by the symbols of the binaries recorded, so it is written
-# only with them: after --data-only, the binaries are newer than the callgrind outputs.
+# The code's listing matches what ran against the symbols of the binaries as they are now, by
+# names without hashes (hot_text.py), so older recordings of other functions still count. After
+# --data-only it is left as it is: the code was not recorded again.
 if [ "$mode" != --data-only ]; then
     # The yardsticks are measured too; their code is not the functions'.
     mapfile -t outputs < <(grep -L -E '^cmd: .*/(bare|bare-sdk)$' "$recording"/callgrind.*)

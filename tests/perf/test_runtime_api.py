@@ -541,6 +541,16 @@ class CallgrindReadingTest(unittest.TestCase):
             ["text main", "text _ZN6shared6lambda5start17h*E", "object *-aesni-x86_64.o", "function health 300 0", "function me 900 0,2"],
         )
 
+    def test_a_recording_from_before_a_change_of_hashes_still_names_the_binarys_functions(self):
+        import hot_text
+
+        recorded = ["main", "_ZN6shared4http3run17h0123456789abcdefE", "_RNvCsOld1_6shared5start", "gone"]
+        now = {"main": 10, "_ZN6shared4http3run17hfedcba9876543210E": 300, "_RNvCsNew2_6shared5start": 40, "other": 5}
+        self.assertEqual(hot_text.own_functions(recorded, now), {recorded[0]: 10, recorded[1]: 300, recorded[2]: 40})
+        # Two instances of a generic: the pattern lays out both.
+        now["_ZN6shared4http3run17h1111111111111111E"] = 20
+        self.assertEqual(hot_text.own_functions(recorded[1:2], now), {recorded[1]: 320})
+
     def test_a_function_share_is_written_as_ranges_of_entries(self):
         import hot_text
 

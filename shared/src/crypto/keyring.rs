@@ -18,6 +18,11 @@ use std::sync::{Arc, Mutex};
 pub const MAX_KEY_AGE_SECONDS: i64 = 300;
 /// Far below the 2^32 random-nonce limit of AES-GCM under one key.
 pub const MAX_KEY_USES: u64 = 1_000_000;
+/// Plaintext versions of one tenant a container keeps: the current one and the few before it
+/// that re-encryption and not-yet-moved data still open. Older ones are loaded again on use.
+pub const MAX_CACHED_VERSIONS_PER_TENANT: usize = 4;
+/// Plaintext keys a container keeps over all tenants (about 1 KB each, key schedule included).
+pub const MAX_CACHED_KEYS: usize = 256;
 /// How long a container trusts its view of the current version after a rotation elsewhere.
 const CURRENT_TTL_SECONDS: i64 = 60;
 const CURRENT: &str = "CURRENT";
@@ -109,10 +114,31 @@ impl Keyring {
         self.keys.lock().ok().and_then(|keys| keys.get(&(tenant.clone(), version)).map(|entry| entry.usable(now))).unwrap_or(false)
     }
 
+    /// Caches a plaintext key and drops the ones a container no longer should hold: expired
+    /// or used up (a key is not kept in memory past its age for want of a lookup), a tenant's
+    /// oldest versions beyond [`MAX_CACHED_VERSIONS_PER_TENANT`], and the least recently loaded
+    /// beyond [`MAX_CACHED_KEYS`]. Without the bounds, every rotation in a warm container would
+    /// add a key that stays until the container ends.
     fn remember(&self, tenant: &TenantId, version: u32, key: Arc<LessSafeKey>, now: i64) {
-        if let Ok(mut keys) = self.keys.lock() {
-            keys.insert((tenant.clone(), version), CachedKey { key, loaded_at: now, uses: 1 });
+        let Ok(mut keys) = self.keys.lock() else { return };
+        keys.retain(|_, cached| cached.usable(now));
+        keys.insert((tenant.clone(), version), CachedKey { key, loaded_at: now, uses: 1 });
+        let mut versions: Vec<u32> = keys.keys().filter(|(t, _)| t == tenant).map(|&(_, v)| v).collect();
+        if versions.len() > MAX_CACHED_VERSIONS_PER_TENANT {
+            versions.sort_unstable_by(|a, b| b.cmp(a));
+            for old in &versions[MAX_CACHED_VERSIONS_PER_TENANT..] {
+                keys.remove(&(tenant.clone(), *old));
+            }
         }
+        while keys.len() > MAX_CACHED_KEYS {
+            let Some(oldest) = keys.iter().min_by_key(|(_, cached)| cached.loaded_at).map(|(k, _)| k.clone()) else { break };
+            keys.remove(&oldest);
+        }
+    }
+
+    /// How many plaintext keys this container holds.
+    pub fn cached_keys(&self) -> usize {
+        self.keys.lock().map(|keys| keys.len()).unwrap_or(0)
     }
 
     /// The current key version, creating version 1 on a tenant's first sealed write.
@@ -343,5 +369,57 @@ impl Keyring {
             c.remove(tenant);
         }
         Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::keyservice::UnavailableKeyService;
+
+    fn keyring() -> Keyring {
+        Keyring::new(Arc::new(UnavailableKeyService))
+    }
+
+    fn key(byte: u8) -> Arc<LessSafeKey> {
+        aes_key(&[byte; 32]).expect("a 32-byte key")
+    }
+
+    fn tenant(n: usize) -> TenantId {
+        TenantId::parse(&format!("t_{n:016}")).expect("a tenant id")
+    }
+
+    #[test]
+    fn rotations_in_one_container_keep_only_the_newest_versions() {
+        let ring = keyring();
+        let t = tenant(1);
+        for version in 1..=1000 {
+            ring.remember(&t, version, key(version as u8), 100);
+        }
+        assert_eq!(ring.cached_keys(), MAX_CACHED_VERSIONS_PER_TENANT);
+        for version in 997..=1000 {
+            assert!(ring.holds(&t, version, 100), "version {version}");
+        }
+        assert!(!ring.holds(&t, 996, 100));
+    }
+
+    #[test]
+    fn an_expired_key_leaves_memory_when_another_is_cached() {
+        let ring = keyring();
+        ring.remember(&tenant(1), 1, key(1), 0);
+        ring.remember(&tenant(2), 1, key(2), MAX_KEY_AGE_SECONDS);
+        assert_eq!(ring.cached_keys(), 1);
+        assert!(ring.holds(&tenant(2), 1, MAX_KEY_AGE_SECONDS));
+    }
+
+    #[test]
+    fn many_tenants_are_bounded_by_the_least_recently_loaded() {
+        let ring = keyring();
+        for n in 0..MAX_CACHED_KEYS + 10 {
+            ring.remember(&tenant(n), 1, key(n as u8), n as i64 / 10);
+        }
+        assert_eq!(ring.cached_keys(), MAX_CACHED_KEYS);
+        let newest = MAX_CACHED_KEYS + 9;
+        assert!(ring.holds(&tenant(newest), 1, newest as i64 / 10));
     }
 }

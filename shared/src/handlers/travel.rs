@@ -77,7 +77,7 @@ fn date_field(field: &str, value: &str, today: time::Date, e: &mut Vec<FieldErro
     }
 }
 
-fn airport_field(field: &str, code: &str, e: &mut Vec<FieldError>) -> Option<&'static Airport> {
+fn airport_field(field: &str, code: &str, e: &mut Vec<FieldError>) -> Option<Airport> {
     let found = (code.len() == 3).then(|| airports::find(code)).flatten();
     if found.is_none() {
         e.push(FieldError::new(field, "is not a known IATA airport code"));
@@ -147,7 +147,7 @@ fn flight_co2e(m: &Methodology, it: &FlightItinerary) -> ApiResult<Co2e> {
     for leg in &it.legs {
         let (a, b) = (airports::find(&leg.origin), airports::find(&leg.destination));
         let (Some(a), Some(b)) = (a, b) else { return Err(ApiError::Internal("a leg names an unknown airport".into())) };
-        uses.push(m.flight_leg(a, b, leg.distance_km, it.cabin).map_err(carbon_error)?);
+        uses.push(m.flight_leg(&a, &b, leg.distance_km, it.cabin).map_err(carbon_error)?);
     }
     Ok(m.total(uses))
 }
@@ -277,10 +277,10 @@ pub async fn search_flights(app: &App, call: &Call) -> ApiResult<Reply> {
         (origin.ok_or(ApiError::NotFound)?, destination.ok_or(ApiError::NotFound)?, depart.ok_or(ApiError::NotFound)?);
     let (scope, traveler) = traveler(app, call, body.traveler_id.as_deref()).await?;
     let (methodology, rules) = context(app, &scope, &traveler).await?;
-    let q = FlightQuery { origin, destination, depart_on: depart, return_on: back, cabin: body.cabin, today };
+    let q = FlightQuery { origin: &origin, destination: &destination, depart_on: depart, return_on: back, cabin: body.cabin, today };
     let itineraries = SandboxSupplier.search_flights(&q).await.map_err(|e| ApiError::Unavailable(e.to_string()))?;
     let days = (depart - today).whole_days();
-    let rail = rail_offered(origin, destination);
+    let rail = rail_offered(&origin, &destination);
     let search_id = new_search_id();
     let mut offers = Vec::new();
     for (n, it) in itineraries.iter().enumerate() {
@@ -313,7 +313,7 @@ pub async fn search_flights(app: &App, call: &Call) -> ApiResult<Reply> {
     let mut alternatives = Vec::new();
     if rail {
         let journeys = SandboxSupplier
-            .search_rail(&RailQuery { origin, destination, depart_on: depart, today })
+            .search_rail(&RailQuery { origin: &origin, destination: &destination, depart_on: depart, today })
             .await
             .map_err(|e| ApiError::Unavailable(e.to_string()))?;
         for (i, j) in journeys.iter().enumerate() {
@@ -357,7 +357,7 @@ pub async fn search_rail(app: &App, call: &Call) -> ApiResult<Reply> {
     let (scope, traveler) = traveler(app, call, body.traveler_id.as_deref()).await?;
     let (methodology, rules) = context(app, &scope, &traveler).await?;
     let journeys = SandboxSupplier
-        .search_rail(&RailQuery { origin, destination, depart_on: depart, today })
+        .search_rail(&RailQuery { origin: &origin, destination: &destination, depart_on: depart, today })
         .await
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     let days = (depart - today).whole_days();
@@ -406,7 +406,7 @@ pub async fn search_hotels(app: &App, call: &Call) -> ApiResult<Reply> {
     let (scope, traveler) = traveler(app, call, body.traveler_id.as_deref()).await?;
     let (methodology, rules) = context(app, &scope, &traveler).await?;
     let stays = SandboxSupplier
-        .search_hotels(&HotelQuery { city: place, check_in, check_out, today })
+        .search_hotels(&HotelQuery { city: &place, check_in, check_out, today })
         .await
         .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     let days = (check_in - today).whole_days();

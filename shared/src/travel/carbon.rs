@@ -270,7 +270,7 @@ mod tests {
         }
         let m = methodology("desnz-2025").unwrap();
         for (o, d) in [("LHR", "EDI"), ("LHR", "CDG"), ("LHR", "JFK"), ("FRA", "JFK")] {
-            let (a, b) = (find(o).unwrap(), find(d).unwrap());
+            let (a, b) = (&find(o).unwrap(), &find(d).unwrap());
             for cabin in Cabin::ALL {
                 m.flight_leg(a, b, great_circle_km(a, b), cabin).unwrap();
             }
@@ -279,7 +279,7 @@ mod tests {
 
     #[test]
     fn desnz_applies_haul_cabin_and_radiative_forcing_as_published() {
-        let (lhr, jfk, edi, cdg) = (find("LHR").unwrap(), find("JFK").unwrap(), find("EDI").unwrap(), find("CDG").unwrap());
+        let (lhr, jfk, edi, cdg) = (&find("LHR").unwrap(), &find("JFK").unwrap(), &find("EDI").unwrap(), &find("CDG").unwrap());
         let with = methodology("desnz-2025").unwrap();
         let without = methodology("desnz-2025-without-rf").unwrap();
         let km = great_circle_km(lhr, jfk);
@@ -293,7 +293,7 @@ mod tests {
         let km = 1000.0;
         assert_eq!(with.flight_leg(lhr, edi, km, Cabin::First).unwrap().id, "desnz-2025/air/domestic/average/with_rf");
         assert_eq!(with.flight_leg(lhr, cdg, km, Cabin::PremiumEconomy).unwrap().id, "desnz-2025/air/short_haul/economy/with_rf");
-        let (fra, muc) = (find("FRA").unwrap(), find("MUC").unwrap());
+        let (fra, muc) = (&find("FRA").unwrap(), &find("MUC").unwrap());
         assert!(with.flight_leg(fra, muc, km, Cabin::Economy).unwrap().id.starts_with("desnz-2025/air/international"));
     }
 
@@ -324,7 +324,7 @@ mod tests {
             (methodology("desnz-2025").unwrap(), methodology("desnz-2025-without-rf").unwrap(), methodology("epa-2025").unwrap());
         let close = |a: f64, b: f64| (a - b).abs() < 0.01;
         for (o, d, km, eco, biz, eco_no_rf, epa_kg) in WORKED {
-            let (a, b) = (find(o).unwrap(), find(d).unwrap());
+            let (a, b) = (&find(o).unwrap(), &find(d).unwrap());
             let dist = great_circle_km(a, b);
             assert!(close(dist, *km), "{o}-{d}: {dist} km");
             assert!(close(with.flight_leg(a, b, dist, Cabin::Economy).unwrap().kg, *eco), "{o}-{d} economy with RF");

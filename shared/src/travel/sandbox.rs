@@ -115,19 +115,19 @@ impl SandboxSupplier {
         km > 50.0 && ((major(a) && major(b) && km <= MAX_NONSTOP_KM) || ((hub(a) || hub(b)) && km <= MAX_SPOKE_KM))
     }
 
-    fn routings(from: &'static Airport, to: &'static Airport) -> Vec<Vec<(&'static Airport, &'static Airport)>> {
-        let direct = great_circle_km(from, to);
+    fn routings(from: Airport, to: Airport) -> Vec<Vec<(Airport, Airport)>> {
+        let direct = great_circle_km(&from, &to);
         let mut out = Vec::new();
-        if Self::nonstop(from, to) {
+        if Self::nonstop(&from, &to) {
             out.push(vec![(from, to)]);
         }
-        let mut via: Vec<(f64, Vec<(&Airport, &Airport)>)> = HUBS
+        let mut via: Vec<(f64, Vec<(Airport, Airport)>)> = HUBS
             .iter()
             .filter(|h| **h != from.iata && **h != to.iata)
             .filter_map(|h| super::airports::find(h))
             .filter_map(|hub| {
-                let total = great_circle_km(from, hub) + great_circle_km(hub, to);
-                (Self::nonstop(from, hub) && Self::nonstop(hub, to) && total <= direct * MAX_DETOUR)
+                let total = great_circle_km(&from, &hub) + great_circle_km(&hub, &to);
+                (Self::nonstop(&from, &hub) && Self::nonstop(&hub, &to) && total <= direct * MAX_DETOUR)
                     .then_some((total, vec![(from, hub), (hub, to)]))
             })
             .collect();
@@ -137,7 +137,7 @@ impl SandboxSupplier {
     }
 
     /// Legs of one routing on one day for one carrier.
-    fn legs(routing: &[(&Airport, &Airport)], date: time::Date, carrier: (&str, &str)) -> Vec<FlightLeg> {
+    fn legs(routing: &[(Airport, Airport)], date: time::Date, carrier: (&str, &str)) -> Vec<FlightLeg> {
         let key = routing.iter().map(|(a, b)| format!("{}{}", a.iata, b.iata)).collect::<String>();
         // First departure between 06:00 and 19:55, in 5-minute steps.
         let mut clock = 360 + (stable_hash(&[&key, &date.to_string(), carrier.1]) % 168) as u32 * 5;
@@ -172,7 +172,7 @@ impl SandboxSupplier {
 impl Supplier for SandboxSupplier {
     async fn search_flights(&self, q: &FlightQuery<'_>) -> Result<Vec<FlightItinerary>, SupplierError> {
         let (from, to) = (q.origin, q.destination);
-        let (from, to): (&'static Airport, &'static Airport) = match (super::airports::find(from.iata), super::airports::find(to.iata)) {
+        let (from, to): (Airport, Airport) = match (super::airports::find(from.iata), super::airports::find(to.iata)) {
             (Some(a), Some(b)) => (a, b),
             _ => return Ok(Vec::new()),
         };
@@ -182,7 +182,7 @@ impl Supplier for SandboxSupplier {
             let carrier = CARRIERS[(i + (stable_hash(&[from.iata, to.iata]) % 3) as usize) % 3];
             let mut legs = Self::legs(routing, q.depart_on, carrier);
             if let Some(back) = q.return_on {
-                let reversed: Vec<(&Airport, &Airport)> = routing.iter().rev().map(|(a, b)| (*b, *a)).collect();
+                let reversed: Vec<(Airport, Airport)> = routing.iter().rev().map(|(a, b)| (*b, *a)).collect();
                 legs.extend(Self::legs(&reversed, back, carrier));
             }
             let longest = legs.iter().map(|l| l.distance_km).fold(0.0, f64::max);
@@ -281,8 +281,8 @@ mod tests {
 
     fn flights(o: &str, d: &str, ret: Option<time::Date>) -> Vec<FlightItinerary> {
         let q = FlightQuery {
-            origin: find(o).unwrap(),
-            destination: find(d).unwrap(),
+            origin: &find(o).unwrap(),
+            destination: &find(d).unwrap(),
             depart_on: date!(2027 - 03 - 10),
             return_on: ret,
             cabin: None,
@@ -321,10 +321,10 @@ mod tests {
 
     #[test]
     fn rail_only_where_realistic() {
-        assert!(rail_offered(find("LHR").unwrap(), find("CDG").unwrap()), "London-Paris through the tunnel");
-        assert!(rail_offered(find("MUC").unwrap(), find("BER").unwrap()));
-        assert!(!rail_offered(find("LHR").unwrap(), find("JFK").unwrap()));
-        assert!(!rail_offered(find("LHR").unwrap(), find("DUB").unwrap()), "no rail across the Irish Sea");
-        assert!(!rail_offered(find("MUC").unwrap(), find("LIS").unwrap()), "too far");
+        assert!(rail_offered(&find("LHR").unwrap(), &find("CDG").unwrap()), "London-Paris through the tunnel");
+        assert!(rail_offered(&find("MUC").unwrap(), &find("BER").unwrap()));
+        assert!(!rail_offered(&find("LHR").unwrap(), &find("JFK").unwrap()));
+        assert!(!rail_offered(&find("LHR").unwrap(), &find("DUB").unwrap()), "no rail across the Irish Sea");
+        assert!(!rail_offered(&find("MUC").unwrap(), &find("LIS").unwrap()), "too far");
     }
 }
