@@ -8,8 +8,8 @@
 # (tests/perf/hot_rodata.py). Needs valgrind, gcc and binutils; about 40 minutes for the code and
 # 15 for the data on 2 cores. Run it after a change of dependencies or of a hot path, then
 # measure (tests/perf/README.md, "Code layout", "Data layout"). The recordings stay in
-# target/symbols/hot-text-recording and target/symbols/hot-rodata-recording; `--listing-only`
-# writes both listings from them again.
+# target/symbols/hot-text-recording and target/symbols/hot-rodata-recording (with the link maps
+# of the build the data was recorded from); `--listing-only` writes both listings from them again.
 #
 # Usage: bash tests/perf/record-hot-text.sh [--listing-only | --code-only | --data-only] [FUNCTIONS]
 # FUNCTIONS (comma-separated; default all) records those functions again and keeps the other
@@ -64,6 +64,15 @@ if [ "$mode" = all ] || [ "$mode" = --data-only ]; then
     build=(); [ "$mode" = --data-only ] || build=(--no-build)
     .venv/bin/python tests/perf/harness.py "${build[@]}" --functions "$functions" --warm 20 --require-2xx --out "$data/results" \
         --launch-prefix "env LD_PRELOAD=$data/rodata_touch.so TOUCH_OUT=$data/touched"
+    # The addresses recorded are those of this build: keep its link maps with them, since any
+    # later link (a new listing, a --code-only pass) moves the data.
+    mkdir -p "$data/maps"
+    for touched in "$data"/touched.*; do
+        name="${touched#"$data"/touched.}"
+        name="${name%.*}"
+        # The yardsticks have no map; hot_rodata.py leaves them out.
+        if [ -f "$HOT_TEXT_MAP_DIR/$name.map" ]; then cp "$HOT_TEXT_MAP_DIR/$name.map" "$data/maps/$name.map"; fi
+    done
 fi
 
 # The code's listing matches what ran against the symbols of the binaries as they are now, by
@@ -78,5 +87,9 @@ if [ "$mode" != --data-only ]; then
     python3 tests/perf/hot_text.py "${args[@]}" "${outputs[@]}" > functions/hot-text.txt
     echo "record-hot-text: wrote functions/hot-text.txt from ${#outputs[@]} runs"
 fi
-python3 tests/perf/hot_rodata.py --maps "$HOT_TEXT_MAP_DIR" "$data"/touched.* > functions/hot-rodata.txt
-echo "record-hot-text: wrote functions/hot-rodata.txt"
+# The data's listing comes from the data's recording and the maps kept with it; a --code-only
+# pass leaves it as it is.
+if [ "$mode" != --code-only ]; then
+    python3 tests/perf/hot_rodata.py --maps "$data/maps" "$data"/touched.* > functions/hot-rodata.txt
+    echo "record-hot-text: wrote functions/hot-rodata.txt"
+fi

@@ -18,3 +18,16 @@ PERF_BARE_BIN="$root/target/perf-quick/bare" PERF_FUNCTION_BIN="$root/target/per
 
 .venv/bin/python tests/perf/harness.py --quick --profile perf-quick \
     --functions health,me,users-list --require-2xx --require-hot-text --out bench-results/quick
+
+# The first answer without AWS time is the function's own: less than the whole where the first
+# call went to AWS (`me`, `users-list`), and more than nothing.
+.venv/bin/python - <<'PY'
+import json, sys
+results = {r["function"]: r for r in json.load(open("bench-results/quick/perf.json"))["results"]}
+for name in ("me", "users-list"):
+    r = results[name]
+    own, whole = r["first_response_excl_aws_ms"], r["first_response_ms"]
+    if not (r["aws_first_invocation"] and 0 < own < whole):
+        sys.exit(f"run-quick: {name}: first response {whole:.2f} ms, {own:.2f} ms without AWS, calls {r['aws_first_invocation']}")
+print("run-quick: first responses without AWS time are the functions' own")
+PY

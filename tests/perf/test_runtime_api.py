@@ -505,6 +505,8 @@ class LaunchPrefixTest(unittest.TestCase):
             result = harness.measure(harness.BARE, binary, None, proxy, 3, Path(d), launch_prefix=prefix)
             self.assertNotIn("error", result)
             self.assertEqual(result["statuses"], {"200": 4})
+            # Bare calls no AWS service: its first answer is all its own.
+            self.assertEqual(result["first_response_excl_aws_ms"], result["first_response_ms"])
             self.assertEqual(marker.read_text().strip(), "under-test")
             self.assertGreater(result["peak_rss_kb"], 0)
             # The resident pages of its own binary, by section: the code it ran among them.
