@@ -98,8 +98,8 @@ def without_hashes(symbol: str) -> str:
 
 
 def assembly_text(archives: list[str]) -> dict[str, set[str]]:
-    """The functions each object of the archives defines in plain `.text`, by a file pattern
-    without the build's hash prefix (`*-aesni-x86_64.o`)."""
+    """The functions each object of the archives defines in plain `.text` (names without
+    hashes), by a file pattern without the build's hash prefix (`*-aesni-x86_64.o`)."""
     defined: dict[str, set[str]] = {}
     for archive in archives:
         out = subprocess.run(["objdump", "-t", archive], check=True, capture_output=True, text=True).stdout
@@ -108,7 +108,7 @@ def assembly_text(archives: list[str]) -> dict[str, set[str]]:
             if m := ARCHIVE_MEMBER.match(line):
                 member = m.group(1) or member
             elif (m := OBJDUMP_SYMBOL.match(line)) and member and m.group(1) == ".text":
-                defined.setdefault("*-" + re.sub(r"^[0-9a-f]{16}-", "", member), set()).add(m.group(2))
+                defined.setdefault("*-" + re.sub(r"^[0-9a-f]{16}-", "", member), set()).add(without_hashes(m.group(2)))
     return defined
 
 
@@ -117,7 +117,7 @@ def assembly_objects(text_of: dict[str, set[str]], wanted: set[str]) -> list[str
     members: dict[str, None] = {}
     wanted = {without_hashes(name) for name in wanted}
     for member, functions in text_of.items():
-        if {without_hashes(f) for f in functions} & wanted:
+        if functions & wanted:
             members.setdefault(member, None)
             # aws-lc picks `_alt` (no ADX/BMI2) or not at run time; valgrind's CPU has no ADX,
             # so the recording saw one variant where Lambda's CPUs may run the other.
@@ -168,7 +168,6 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     symbols_of: dict[str, dict[str, int]] = {}
-    size_of: dict[str, int] = {}
     ran: dict[str, None] = {}
     # How many runs ran each pattern: the code that every function runs comes first, so that a
     # function touches the front of `.text.hot` and not the code only other functions need.
@@ -177,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     ran_by: dict[str, dict[str, None]] = {}
     own_by: dict[str, dict[str, None]] = {}
     ran_bytes: dict[str, int] = {}
+    size_by: dict[str, dict[str, int]] = {}  # per function: each own name's size in its binary
     for path in args.outputs:
         binary, names = functions_run(Path(path))
         if binary is None:
@@ -185,11 +185,12 @@ def main(argv: list[str] | None = None) -> int:
         if binary not in symbols_of:
             symbols_of[binary] = defined_symbols(binary)
         own_sizes = own_functions(names, symbols_of[binary])
-        size_of.update(own_sizes)
         own = list(own_sizes)
         ran.update(dict.fromkeys(own))
         function = Path(binary).name
         own_by.setdefault(function, {}).update(dict.fromkeys(own))
+        size_of = size_by.setdefault(function, {})
+        size_of.update(own_sizes)
         # Per pattern: instances of one generic recorded under several hashes count once.
         ran_bytes[function] = sum({without_hashes(name): size_of[name] for name in own_by[function]}.values())
         for pattern in dict.fromkeys(without_hashes(name) for name in own):

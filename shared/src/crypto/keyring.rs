@@ -137,7 +137,8 @@ impl Keyring {
     }
 
     /// How many plaintext keys this container holds.
-    pub fn cached_keys(&self) -> usize {
+    #[cfg(test)]
+    fn cached_keys(&self) -> usize {
         self.keys.lock().map(|keys| keys.len()).unwrap_or(0)
     }
 
