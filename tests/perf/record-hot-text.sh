@@ -29,6 +29,12 @@ recording="$CARGO_TARGET_DIR/hot-text-recording"
 data="$CARGO_TARGET_DIR/hot-rodata-recording"
 mkdir -p "$HOT_TEXT_MAP_DIR" "$data"
 
+# The functions run with their user and tenant caches expiring every second, so that the
+# recordings (20 calls, some seconds under either recorder) see the path that reloads and
+# replaces an entry, which a container runs every AUTH_CACHE_SECONDS (30 s): unrecorded, it
+# ran from cold pages, and the kernel maps 64 KB around each.
+expiring_caches="env AUTH_CACHE_SECONDS=1"
+
 mode="${1:-}"
 case "$mode" in --listing-only | --code-only | --data-only) shift ;; *) mode=all ;; esac
 functions="${1:-all}"
@@ -50,7 +56,7 @@ if [ "$mode" = all ] || [ "$mode" = --code-only ]; then
     fi
     mkdir -p "$recording"
     .venv/bin/python tests/perf/harness.py --functions "$functions" --warm 20 --require-2xx --out "$recording/results" \
-        --launch-prefix "valgrind --tool=callgrind --demangle=no --callgrind-out-file=$recording/callgrind.$(date +%s).%p"
+        --launch-prefix "$expiring_caches valgrind --tool=callgrind --demangle=no --callgrind-out-file=$recording/callgrind.$(date +%s).%p"
 fi
 
 if [ "$mode" = all ] || [ "$mode" = --data-only ]; then
@@ -63,7 +69,7 @@ if [ "$mode" = all ] || [ "$mode" = --data-only ]; then
     # Built (with the link maps) by the code's pass, or here for --data-only.
     build=(); [ "$mode" = --data-only ] || build=(--no-build)
     .venv/bin/python tests/perf/harness.py "${build[@]}" --functions "$functions" --warm 20 --require-2xx --out "$data/results" \
-        --launch-prefix "env LD_PRELOAD=$data/rodata_touch.so TOUCH_OUT=$data/touched"
+        --launch-prefix "$expiring_caches LD_PRELOAD=$data/rodata_touch.so TOUCH_OUT=$data/touched"
     # The addresses recorded are those of this build: keep its link maps with them, since any
     # later link (a new listing, a --code-only pass) moves the data.
     mkdir -p "$data/maps"

@@ -10,8 +10,9 @@ use serde_json::Value;
 use std::sync::OnceLock;
 use thiserror::Error;
 
-const DESNZ_2025: &str = include_str!("../../data/carbon/desnz-2025.json");
-const EPA_2025: &str = include_str!("../../data/carbon/epa-2025.json");
+// As shared/build.rs writes them: the files of shared/data/carbon without their provenance.
+const DESNZ_2025: &str = include_str!(concat!(env!("OUT_DIR"), "/desnz-2025.json"));
+const EPA_2025: &str = include_str!(concat!(env!("OUT_DIR"), "/epa-2025.json"));
 
 /// The default: DESNZ 2025 with radiative forcing.
 pub const DEFAULT_METHODOLOGY: &str = "desnz-2025";
@@ -273,6 +274,29 @@ mod tests {
             let (a, b) = (&find(o).unwrap(), &find(d).unwrap());
             for cabin in Cabin::ALL {
                 m.flight_leg(a, b, great_circle_km(a, b), cabin).unwrap();
+            }
+        }
+    }
+
+    /// What the build keeps of the shipped files is every factor, with its figures and unit.
+    #[test]
+    fn the_compiled_sources_keep_every_factor_of_the_shipped_files() {
+        let shipped = [include_str!("../../data/carbon/desnz-2025.json"), include_str!("../../data/carbon/epa-2025.json")];
+        assert_eq!(sources().len(), shipped.len());
+        for (source, text) in sources().iter().zip(shipped) {
+            let file: Value = serde_json::from_str(text).unwrap();
+            assert_eq!((source.id.as_str(), source.url.as_str()), (file["id"].as_str().unwrap(), file["url"].as_str().unwrap()));
+            assert_eq!(source.method, file["method"]);
+            let factors = file["factors"].as_array().unwrap();
+            assert_eq!(source.factors.len(), factors.len());
+            for (kept, f) in source.factors.iter().zip(factors) {
+                let figures = [kept.kg_co2e_per_unit, kept.co2_kg_per_unit, kept.ch4_g_per_unit, kept.n2o_g_per_unit];
+                let shipped = ["kg_co2e_per_unit", "co2_kg_per_unit", "ch4_g_per_unit", "n2o_g_per_unit"].map(|k| f[k].as_f64());
+                assert_eq!(
+                    (kept.id.as_str(), kept.unit.as_str(), figures),
+                    (f["id"].as_str().unwrap(), f["unit"].as_str().unwrap(), shipped)
+                );
+                assert_eq!(kept.verified, f["verified"].as_bool().unwrap_or_default(), "{}", kept.id);
             }
         }
     }

@@ -29,16 +29,7 @@ pub const MAX_DETOUR: f64 = 1.5;
 pub const MAX_RAIL_KM: f64 = 700.0;
 const RAIL_FACTOR: f64 = 1.2;
 
-/// Major airports: served directly between one another.
-pub const MAJOR: &[&str] = &[
-    "AMS", "ARN", "ATH", "ATL", "BCN", "BER", "BKK", "BOM", "BOS", "BRU", "CDG", "CPH", "DEL", "DEN", "DFW", "DOH", "DUB", "DUS", "DXB",
-    "EDI", "EWR", "FCO", "FRA", "GVA", "HAM", "HEL", "HKG", "HND", "IAD", "ICN", "IST", "JFK", "JNB", "LAX", "LGW", "LHR", "LIS", "LYS",
-    "MAD", "MAN", "MEL", "MEX", "MIA", "MUC", "MXP", "NCE", "NRT", "ORD", "OSL", "PEK", "PRG", "PVG", "SEA", "SFO", "SIN", "STR", "SYD",
-    "VIE", "WAW", "YUL", "YVR", "YYZ", "ZRH", "GRU", "CPT", "SCL", "AKL", "KUL", "CGN", "BUD",
-];
-
-/// Connecting hubs for one-stop itineraries.
-pub const HUBS: &[&str] = &["AMS", "ATL", "CDG", "DFW", "DOH", "DXB", "FRA", "HKG", "IST", "JFK", "LHR", "MUC", "ORD", "SIN", "ZRH", "LAX"];
+pub use super::network::{HUBS, MAJOR};
 
 /// Countries of the connected European rail network (Great Britain through the Channel Tunnel).
 pub const EUROPEAN_RAIL: &[&str] =
