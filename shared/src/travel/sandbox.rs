@@ -18,6 +18,7 @@
 //! - Hotels. Three fictional properties per city, nightly prices by city tier ([`TIER1`]
 //!   cities, other major-airport cities, everywhere else).
 
+use super::airport_keys::{fnv1a, FNV_OFFSET};
 use super::airports::{great_circle_km, Airport};
 use super::money::Cents;
 use super::supplier::*;
@@ -43,16 +44,9 @@ const CARRIERS: [(&str, &str); 3] = [("Aurora Skyways", "QA"), ("Meridian Air", 
 const RAIL_OPERATORS: [&str; 2] = ["Continental Rail Express", "Lumen Intercity"];
 const HOTEL_NAMES: [&str; 3] = ["Central Suites", "Harbourlight Inn", "The Meridian Lodge"];
 
-/// FNV-1a: a stable hash, the same on every machine and toolchain.
+/// FNV-1a over the parts, each followed by 0xff: the same on every machine and toolchain.
 fn stable_hash(parts: &[&str]) -> u64 {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for p in parts {
-        for b in p.bytes().chain(std::iter::once(0xff)) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x100000001b3);
-        }
-    }
-    h
+    parts.iter().fold(FNV_OFFSET, |h, p| fnv1a(h, p.bytes().chain(std::iter::once(0xff))))
 }
 
 /// A deterministic number in [-1, 1).
@@ -308,6 +302,14 @@ mod tests {
         // A round trip carries both directions.
         let rt = flights("FRA", "JFK", Some(date!(2027 - 03 - 17)));
         assert!(rt.iter().all(|o| o.legs.first().unwrap().origin == "FRA" && o.legs.last().unwrap().destination == "FRA"));
+    }
+
+    /// Offers, flight numbers and confirmations are drawn from this hash: it must not change.
+    #[test]
+    fn the_stable_hash_is_fnv1a_with_separators() {
+        assert_eq!(stable_hash(&["LHR", "JFK"]), 0xed6e_e671_b2af_108c);
+        assert_eq!(stable_hash(&["SBX-offer"]), 0x2c18_10a7_3f1e_4a6c);
+        assert_eq!(super::super::airport_keys::key_hash(b"LHR"), 0x255c_c019_b8de_6d11);
     }
 
     #[test]
