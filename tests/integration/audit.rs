@@ -113,19 +113,31 @@ async fn a_tampered_trail_on_dynamodb_fails_verification() {
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
     let tenant = traveler.tenant_id.clone().unwrap();
     use aws_sdk_dynamodb::types::AttributeValue as A;
-    let key = |seq: u64| [("pk".to_string(), A::S(format!("{tenant}#AUDIT"))), ("sk".to_string(), A::S(format!("{seq:012}")))];
+    let key_of = |sk: &str| [("pk".to_string(), A::S(format!("{tenant}#AUDIT"))), ("sk".to_string(), A::S(sk.to_string()))];
+    let key = |seq: u64| key_of(&format!("{seq:012}"));
     let mut item = ddb.get_item().table_name(&table).set_key(Some(key(2).into())).send().await.unwrap().item.unwrap();
     let mut body = item["body"].as_m().unwrap().clone();
     body.insert("outcome".into(), A::S("denied".into()));
     item.insert("body".into(), A::M(body));
     ddb.put_item().table_name(&table).set_item(Some(item)).send().await.unwrap();
+    // The first verification left a sealed checkpoint beside the head.
+    let checkpoint = ddb.get_item().table_name(&table).set_key(Some(key_of("CHECKPOINT").into())).send().await.unwrap().item;
+    assert!(checkpoint.is_some_and(|c| c["body"].as_m().unwrap().contains_key("sealed")));
+    // From the checkpoint, event 2 was found intact before: only the events since are checked.
     let (_, body) = call(&app, RouteId::AuditVerify, None, Some(&admin), None).await;
+    assert_eq!(body["verification"]["valid"], true, "{body}");
+    assert!(body["verification"]["checked_from"].as_u64().unwrap() > 2, "{body}");
+    // A full walk reads every event again.
+    let (_, body) = call_with_query(&app, RouteId::AuditVerify, None, &[("full", "true")], Some(&admin), None).await;
     assert_eq!(body["verification"]["valid"], false, "{body}");
     assert_eq!(body["verification"]["first_invalid_seq"], 2);
+    assert_eq!(body["verification"]["reason"], "an event was altered");
+    let (status, body) = call_with_query(&app, RouteId::AuditVerify, None, &[("full", "yes")], Some(&admin), None).await;
+    assert_eq!((status, body["errors"][0]["field"].clone()), (422, json!("full")), "{body}");
 
     // root names the tenant to verify it too; the platform chain is unaffected.
     let root = sign_in(&app, &find("root@platform.demo")).await;
-    let (_, body) = call_with_query(&app, RouteId::AuditVerify, None, &[("tenant_id", &tenant)], Some(&root), None).await;
+    let (_, body) = call_with_query(&app, RouteId::AuditVerify, None, &[("tenant_id", &tenant), ("full", "true")], Some(&root), None).await;
     assert_eq!(body["verification"]["valid"], false);
     let (_, body) = call(&app, RouteId::AuditVerify, None, Some(&root), None).await;
     assert_eq!(body["verification"]["valid"], true, "{body}");

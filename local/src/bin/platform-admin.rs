@@ -99,7 +99,8 @@ async fn run(app: &App, command: &str, args: &[String]) -> Result<serde_json::Va
         }
         "verify-audit" => {
             let tenant = flag(args, "--tenant").map(|t| TenantId::parse(&t)).transpose().map_err(err)?;
-            let v = shared::audit::verify(&app.store, tenant.as_ref()).await.map_err(err)?;
+            let codec = app.cursor_codec().await.map_err(err)?;
+            let v = shared::audit::verify::verify_all(&app.store, codec, tenant.as_ref()).await.map_err(err)?;
             Ok(json!({"tenant_id": tenant, "verification": v}))
         }
         "reencrypt" => {

@@ -6,5 +6,7 @@
 
 pub mod chain;
 pub mod request;
+pub mod verify;
 
-pub use chain::{append, append_cached, verify, AuditEvent, AuditInput, HeadCache, Verification};
+pub use chain::{append, append_cached, AuditEvent, AuditInput, HeadCache};
+pub use verify::{verify, Start, Verification};

@@ -2,7 +2,7 @@
 //! tenant's (naming it) or the platform's own chain.
 
 use crate::app::App;
-use crate::audit::chain::{self, AuditEvent};
+use crate::audit::{self, chain::AuditEvent, Start};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::http::{Call, Reply};
 use crate::ids::TenantId;
@@ -55,15 +55,24 @@ pub async fn list(app: &App, call: &Call) -> ApiResult<Reply> {
     Reply::ok(json!({"items": items, "next_cursor": page.next_cursor}))
 }
 
+/// Verifies the chain from its checkpoint, or with `full=true` from its first event; a walk
+/// that stops short of the head goes on with `cursor`.
 pub async fn verify(app: &App, call: &Call) -> ApiResult<Reply> {
     let tenant = chain_tenant(call)?;
-    let result = chain::verify(&app.store, tenant.as_ref()).await?;
+    let start = match (call.query("cursor"), call.query("full")) {
+        (Some(cursor), _) => Start::Cursor(cursor),
+        (None, None | Some("false")) => Start::Checkpoint,
+        (None, Some("true")) => Start::Genesis,
+        (None, Some(_)) => return Err(ApiError::validation("full", "must be true or false")),
+    };
+    let codec = app.cursor_codec().await?;
+    let result = audit::verify(&app.store, codec, tenant.as_ref(), start).await?;
     if !result.valid {
         call.signals.raise(
             crate::alerts::Rule::AuditChainBroken,
-            format!("the audit chain failed verification at event {:?}", result.first_invalid_seq),
+            format!("the audit chain failed verification at event {:?}: {:?}", result.first_invalid_seq, result.reason),
         );
-        tracing::error!(event = "audit_chain_broken", tenant = ?tenant, first_invalid_seq = ?result.first_invalid_seq, "the audit trail failed verification");
+        tracing::error!(event = "audit_chain_broken", tenant = ?tenant, first_invalid_seq = ?result.first_invalid_seq, reason = ?result.reason, "the audit trail failed verification");
     }
     Reply::ok(json!({"tenant_id": tenant, "verification": result}))
 }
