@@ -19,6 +19,11 @@ pub const AMAZON_TRUST_SERVICES_ROOTS: &[u8] = include_bytes!("../certs/amazon-t
 /// `AWS_TRUST_STORE=system` trusts the system store instead (a proxy that re-signs TLS, say).
 const TRUST_STORE_VARIABLE: &str = "AWS_TRUST_STORE";
 
+/// Seconds a pooled connection may stay idle before the pool closes it; hyper's 90 s when
+/// unset. The hot-text recording sets 1 s, so that its 20 calls run the code that closes a
+/// connection, which a warm container otherwise first runs minutes in, from cold pages.
+const POOL_IDLE_VARIABLE: &str = "AWS_HTTP_POOL_IDLE_SECONDS";
+
 /// A function's configuration in Lambda, from its environment alone: the region, the role's
 /// credentials (Lambda always sets both) and `AWS_ENDPOINT_URL` (tests and the perf harness).
 /// No profile files to parse and no instance-metadata, SSO or web-identity chain to set up.
@@ -30,7 +35,7 @@ pub fn lambda_config() -> Result<SdkConfig, ConfigError> {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(region))
         .credentials_provider(credentials)
-        .http_client(http_client(system_roots()))
+        .http_client(http_client(system_roots(), pool_idle()))
         // What `aws_config::defaults` sets: standard retries, a 3.1 s connect timeout.
         .retry_config(RetryConfig::standard())
         .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_millis(3100)).build());
@@ -43,15 +48,21 @@ pub fn lambda_config() -> Result<SdkConfig, ConfigError> {
 /// An operator's configuration on a laptop or in CI: the whole default chain (profiles, SSO,
 /// web identity, instance metadata).
 pub async fn operator_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).http_client(http_client(system_roots())).load().await
+    aws_config::defaults(BehaviorVersion::latest()).http_client(http_client(system_roots(), None)).load().await
 }
 
 fn system_roots() -> bool {
     std::env::var(TRUST_STORE_VARIABLE).is_ok_and(|v| v == "system")
 }
 
-fn http_client(system_roots: bool) -> aws_sdk_dynamodb::config::SharedHttpClient {
-    Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc)).tls_context(tls_context(system_roots)).build_https()
+fn pool_idle() -> Option<Duration> {
+    std::env::var(POOL_IDLE_VARIABLE).ok().and_then(|v| v.parse().ok()).map(Duration::from_secs)
+}
+
+fn http_client(system_roots: bool, pool_idle: Option<Duration>) -> aws_sdk_dynamodb::config::SharedHttpClient {
+    let mut builder = Builder::new();
+    builder.set_pool_idle_timeout(pool_idle.map(Some));
+    builder.tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc)).tls_context(tls_context(system_roots)).build_https()
 }
 
 /// A connection for requests that are not AWS calls (the Slack webhook): the same HTTP and TLS

@@ -708,6 +708,8 @@ def function_variables(function: str) -> list[str]:
                     in_vars = True
                     continue
                 if in_vars:
+                    if s.startswith("#"):
+                        continue
                     if len(l2) - len(l2.lstrip()) < 10 or ":" not in s:
                         in_vars = False
                         continue

@@ -33,7 +33,10 @@ mkdir -p "$HOT_TEXT_MAP_DIR" "$data"
 # recordings (20 calls, some seconds under either recorder) see the path that reloads and
 # replaces an entry, which a container runs every AUTH_CACHE_SECONDS (30 s): unrecorded, it
 # ran from cold pages, and the kernel maps 64 KB around each.
-expiring_caches="env AUTH_CACHE_SECONDS=1"
+# Idle pooled connections are closed after a second for the same reason: a function that makes
+# requests side by side keeps a second connection, which the pool closes once it has been idle
+# 90 s (nine pages of cold code in booking creation, late in a 1,000-call run).
+expiring_caches="env AUTH_CACHE_SECONDS=1 AWS_HTTP_POOL_IDLE_SECONDS=1"
 
 mode="${1:-}"
 case "$mode" in --listing-only | --code-only | --data-only) shift ;; *) mode=all ;; esac

@@ -699,6 +699,18 @@ class PlatformInitErrorTest(unittest.TestCase):
         self.assertIsNone(api.first_next_at, "it must not ask for an event after failing")
 
 
+class TemplateEnvironmentTest(unittest.TestCase):
+    """The harness gives each function the variables of its own `Environment` block."""
+
+    def test_a_function_gets_its_variables_and_comments_are_skipped(self):
+        import harness
+
+        # audit-verify's block has a comment line above its one variable.
+        self.assertEqual(harness.function_variables("audit-verify"), ["CURSOR_KEY_SECRET_ID"])
+        self.assertEqual(harness.function_variables("audit-list"), ["CURSOR_KEY_SECRET_ID"])
+        self.assertEqual(harness.function_variables("health"), [])
+
+
 class RealBinaryTest(unittest.TestCase):
     """The bare lambda_http function (lambda_runtime 1.5) against the emulator."""
 
