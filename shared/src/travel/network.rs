@@ -1,6 +1,7 @@
 //! The sandbox supplier's flight network: which airports it serves directly and connects
-//! through. Its own module because shared/build.rs reads it too, to put these airports' rows
-//! first in the compiled airport tables (src/travel/airports.rs), where a search reads them.
+//! through. Its own module because shared/build.rs reads it too: these airports, with the
+//! other airports of their cities, get compiled tables of their own (src/travel/airports.rs),
+//! the few KB a search reads.
 
 /// Major airports: served directly between one another.
 pub const MAJOR: &[&str] = &[
